@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import { HashFormatError } from '../errors/usher-error.js';
+
+/**
+ * Dovecot 2.3 %-expansion, reduced to what director_username_hash can use: the user variables
+ * (%u %n %d and their long names), %{env:NAME}, the modifiers and the substring forms.
+ * The format is compiled once; expansion works on bytes, as Dovecot does, so substrings and
+ * case changes of UTF-8 names give the same bytes as the original.
+ *
+ * A variable or modifier we cannot reproduce exactly is a HashFormatError at compile time:
+ * a login then fails temporarily instead of landing on a different backend than Dovecot's.
+ */
+
+type Variable = 'user' | 'username' | 'domain' | { env: string };
+type Modifier = 'L' | 'U' | 'E' | 'X' | 'R' | 'M' | 'T';
+
+interface Literal {
+  readonly kind: 'literal';
+  readonly bytes: Buffer;
+}
+interface Expansion {
+  readonly kind: 'var';
+  readonly variable: Variable;
+  readonly modifiers: readonly Modifier[];
+  readonly offset: number;
+  /** 0 = whole value (unless zeroPad). Negative: all but the last -width bytes. */
+  readonly width: number;
+  readonly zeroPad: boolean;
+}
+type Part = Literal | Expansion;
+
+const SHORT_VARS: Readonly<Record<string, Variable>> = { u: 'user', n: 'username', d: 'domain' };
+const LONG_VARS: Readonly<Record<string, Variable>> = { user: 'user', username: 'username', domain: 'domain' };
+const MODIFIERS = new Set<string>(['L', 'U', 'E', 'X', 'R', 'M', 'T']);
+/** Dovecot modifiers whose output we do not reproduce bit for bit (hashes, LDAP DN form). */
+const UNSUPPORTED_MODIFIERS = new Set<string>(['H', 'N', 'D']);
+
+export interface UsernameFormatOptions {
+  /** Values for %{env:NAME}; an unset name expands to "" as in Dovecot. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export class UsernameFormat {
+  readonly source: string;
+  private readonly parts: readonly Part[];
+  private readonly env: Readonly<Record<string, string>>;
+  /** "%Lu" and "%u" skip the general path: they are nearly every real configuration. */
+  private readonly fast: 'u' | 'Lu' | undefined;
+
+  constructor(source: string, options: UsernameFormatOptions = {}) {
+    this.source = source;
+    this.parts = compile(source);
+    this.env = options.env ?? {};
+    this.fast = source === '%u' ? 'u' : source === '%Lu' ? 'Lu' : undefined;
+  }
+
+  /** The bytes that get hashed for this username. */
+  expand(username: string): Buffer {
+    const user = Buffer.from(username, 'utf8');
+    if (this.fast === 'u') return user;
+    if (this.fast === 'Lu') return asciiLower(user);
+    const out: Buffer[] = [];
+    for (const part of this.parts) {
+      out.push(part.kind === 'literal' ? part.bytes : this.expandVar(part, user));
+    }
+    return Buffer.concat(out);
+  }
+
+  private expandVar(part: Expansion, user: Buffer): Buffer {
+    let value = this.valueOf(part.variable, user);
+    for (const m of part.modifiers) value = applyModifier(m, value);
+    return substring(value, part);
+  }
+
+  private valueOf(variable: Variable, user: Buffer): Buffer {
+    if (typeof variable === 'object') return Buffer.from(this.env[variable.env] ?? '', 'utf8');
+    if (variable === 'user') return user;
+    const at = user.indexOf(0x40);
+    if (variable === 'username') return at < 0 ? user : user.subarray(0, at);
+    return at < 0 ? Buffer.alloc(0) : user.subarray(at + 1);
+  }
+}
+
+function compile(source: string): Part[] {
+  const parts: Part[] = [];
+  let literal = '';
+  let i = 0;
+  const fail = (message: string, extra: { variable?: string } = {}): never => {
+    throw new HashFormatError(`director_username_hash=${source}: ${message}`, { format: source, position: i, ...extra });
+  };
+  while (i < source.length) {
+    const ch = source[i] as string;
+    if (ch !== '%') {
+      literal += ch;
+      i++;
+      continue;
+    }
+    i++;
+    if (source[i] === '%') {
+      literal += '%';
+      i++;
+      continue;
+    }
+    if (literal !== '') {
+      parts.push({ kind: 'literal', bytes: Buffer.from(literal, 'utf8') });
+      literal = '';
+    }
+    // [<offset>.]<width> where either number may be negative and width may start with 0 (pad)
+    let sign = 1;
+    if (source[i] === '-') {
+      sign = -1;
+      i++;
+    }
+    let zeroPad = source[i] === '0';
+    let n = 0;
+    while (i < source.length && isDigit(source[i] as string)) n = n * 10 + Number(source[i++]);
+    let offset = 0;
+    let width = sign * n;
+    if (source[i] === '.') {
+      i++;
+      offset = sign * n;
+      let wsign = 1;
+      if (source[i] === '-') {
+        wsign = -1;
+        i++;
+      }
+      zeroPad = source[i] === '0';
+      let w = 0;
+      while (i < source.length && isDigit(source[i] as string)) w = w * 10 + Number(source[i++]);
+      width = wsign * w;
+    }
+    const modifiers: Modifier[] = [];
+    while (i < source.length) {
+      const c = source[i] as string;
+      if (MODIFIERS.has(c)) modifiers.push(c as Modifier);
+      else if (UNSUPPORTED_MODIFIERS.has(c)) fail(`modifier %${c} is not supported`);
+      else break;
+      i++;
+    }
+    let variable: Variable | undefined;
+    if (source[i] === '{') {
+      const end = source.indexOf('}', i);
+      if (end < 0) fail('unterminated %{');
+      const name = source.slice(i + 1, end);
+      if (name.startsWith('env:')) variable = { env: name.slice(4) };
+      else variable = LONG_VARS[name] ?? fail(`unknown variable %{${name}}`, { variable: name });
+      i = end + 1;
+    } else {
+      const key = source[i];
+      if (key === undefined) fail('format ends inside a variable');
+      variable = SHORT_VARS[key as string] ?? fail(`unknown variable %${key}`, { variable: key as string });
+      i++;
+    }
+    parts.push({ kind: 'var', variable: variable as Variable, modifiers, offset, width, zeroPad });
+  }
+  if (literal !== '') parts.push({ kind: 'literal', bytes: Buffer.from(literal, 'utf8') });
+  return parts;
+}
+
+function isDigit(c: string): boolean {
+  return c >= '0' && c <= '9';
+}
+
+/** Only ASCII letters change case, as in Dovecot's C-locale helpers. */
+export function asciiLower(b: Buffer): Buffer {
+  let i = 0;
+  while (i < b.length && !((b[i] as number) >= 0x41 && (b[i] as number) <= 0x5a)) i++;
+  if (i === b.length) return b;
+  const out = Buffer.from(b);
+  for (; i < out.length; i++) {
+    const c = out[i] as number;
+    if (c >= 0x41 && c <= 0x5a) out[i] = c + 0x20;
+  }
+  return out;
+}
+
+function asciiUpper(b: Buffer): Buffer {
+  const out = Buffer.from(b);
+  for (let i = 0; i < out.length; i++) {
+    const c = out[i] as number;
+    if (c >= 0x61 && c <= 0x7a) out[i] = c - 0x20;
+  }
+  return out;
+}
+
+function applyModifier(m: Modifier, v: Buffer): Buffer {
+  switch (m) {
+    case 'L':
+      return asciiLower(v);
+    case 'U':
+      return asciiUpper(v);
+    case 'R':
+      return Buffer.from(v).reverse();
+    case 'E': {
+      // backslash before " ' and \
+      const out: number[] = [];
+      for (const c of v) {
+        if (c === 0x22 || c === 0x27 || c === 0x5c) out.push(0x5c);
+        out.push(c);
+      }
+      return Buffer.from(out);
+    }
+    case 'X': {
+      // decimal number to lowercase hex; a non-number reads as 0 (strtoull semantics)
+      const m10 = /^\s*\+?(\d+)/.exec(v.toString('latin1'));
+      return Buffer.from((m10 ? BigInt(m10[1] as string) % 2n ** 64n : 0n).toString(16), 'latin1');
+    }
+    case 'M':
+      return Buffer.from(md5Hex(v), 'latin1');
+    case 'T': {
+      let end = v.length;
+      while (end > 0 && isSpace(v[end - 1] as number)) end--;
+      return v.subarray(0, end);
+    }
+  }
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+function md5Hex(v: Buffer): string {
+  return createHash('md5').update(v).digest('hex');
+}
+
+function substring(value: Buffer, part: Expansion): Buffer {
+  let v = value;
+  if (part.zeroPad && part.width > v.length) {
+    v = Buffer.concat([Buffer.alloc(part.width - v.length, 0x30), v]);
+  }
+  let start: number;
+  if (part.offset < 0) start = Math.max(0, v.length + part.offset);
+  else if (part.offset > v.length) return Buffer.alloc(0);
+  else start = part.offset;
+  v = v.subarray(start);
+  if (part.zeroPad || part.width === 0) return v;
+  if (part.width > 0) return v.subarray(0, part.width);
+  return v.subarray(0, Math.max(0, v.length + part.width));
+}
