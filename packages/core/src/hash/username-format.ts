@@ -11,7 +11,7 @@ import { HashFormatError } from '../errors/usher-error.js';
  * a login then fails temporarily instead of landing on a different backend than Dovecot's.
  */
 
-type Variable = 'user' | 'username' | 'domain' | { env: string };
+type Variable = 'user' | 'username' | 'domain' | { env: string } | { global: string };
 type Modifier = 'L' | 'U' | 'E' | 'X' | 'R' | 'M' | 'T';
 
 interface Literal {
@@ -31,6 +31,8 @@ type Part = Literal | Expansion;
 
 const SHORT_VARS: Readonly<Record<string, Variable>> = { u: 'user', n: 'username', d: 'domain' };
 const LONG_VARS: Readonly<Record<string, Variable>> = { user: 'user', username: 'username', domain: 'domain' };
+/** Process-wide values Dovecot also expands; they differ per node, so they must be given explicitly. */
+const GLOBAL_VARS = new Set(['hostname', 'pid', 'uid', 'gid']);
 const MODIFIERS = new Set<string>(['L', 'U', 'E', 'X', 'R', 'M', 'T']);
 /** Dovecot modifiers whose output we do not reproduce bit for bit (hashes, LDAP DN form). */
 const UNSUPPORTED_MODIFIERS = new Set<string>(['H', 'N', 'D']);
@@ -38,12 +40,15 @@ const UNSUPPORTED_MODIFIERS = new Set<string>(['H', 'N', 'D']);
 export interface UsernameFormatOptions {
   /** Values for %{env:NAME}; an unset name expands to "" as in Dovecot. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Values for %{hostname}, %{pid}, ...: a format that uses one not given here is refused. */
+  readonly globals?: Readonly<Record<string, string>>;
 }
 
 export class UsernameFormat {
   readonly source: string;
   private readonly parts: readonly Part[];
   private readonly env: Readonly<Record<string, string>>;
+  private readonly globals: Readonly<Record<string, string>>;
   /** "%Lu" and "%u" skip the general path: they are nearly every real configuration. */
   private readonly fast: 'u' | 'Lu' | undefined;
 
@@ -51,6 +56,21 @@ export class UsernameFormat {
     this.source = source;
     this.parts = compile(source);
     this.env = options.env ?? {};
+    for (const part of this.parts) {
+      if (part.kind === 'var' && typeof part.variable === 'object' && 'global' in part.variable) {
+        const name = part.variable.global;
+        if (options.globals?.[name] === undefined) {
+          throw new HashFormatError(
+            `director_username_hash=${source}: %{${name}} differs per node and is not supported`,
+            {
+              format: source,
+              variable: name,
+            },
+          );
+        }
+      }
+    }
+    this.globals = options.globals ?? {};
     this.fast = source === '%u' ? 'u' : source === '%Lu' ? 'Lu' : undefined;
   }
 
@@ -73,7 +93,10 @@ export class UsernameFormat {
   }
 
   private valueOf(variable: Variable, user: Buffer): Buffer {
-    if (typeof variable === 'object') return Buffer.from(this.env[variable.env] ?? '', 'utf8');
+    if (typeof variable === 'object') {
+      if ('global' in variable) return Buffer.from(this.globals[variable.global] ?? '', 'utf8');
+      return Buffer.from(this.env[variable.env] ?? '', 'utf8');
+    }
     if (variable === 'user') return user;
     const at = user.indexOf(0x40);
     if (variable === 'username') return at < 0 ? user : user.subarray(0, at);
@@ -86,7 +109,11 @@ function compile(source: string): Part[] {
   let literal = '';
   let i = 0;
   const fail = (message: string, extra: { variable?: string } = {}): never => {
-    throw new HashFormatError(`director_username_hash=${source}: ${message}`, { format: source, position: i, ...extra });
+    throw new HashFormatError(`director_username_hash=${source}: ${message}`, {
+      format: source,
+      position: i,
+      ...extra,
+    });
   };
   while (i < source.length) {
     const ch = source[i] as string;
@@ -114,8 +141,9 @@ function compile(source: string): Part[] {
     let zeroPad = source[i] === '0';
     let n = 0;
     while (i < source.length && isDigit(source[i] as string)) n = n * 10 + Number(source[i++]);
+    // without a '.', the number is a width and a leading '-' has no effect (as in Dovecot 2.3)
     let offset = 0;
-    let width = sign * n;
+    let width = n;
     if (source[i] === '.') {
       i++;
       offset = sign * n;
@@ -138,11 +166,19 @@ function compile(source: string): Part[] {
       i++;
     }
     let variable: Variable | undefined;
+    if (i >= source.length) continue; // a trailing "%", "%L" or "%5" expands to nothing
+    if (source[i] === '%') {
+      // "%L%" is a literal '%' whatever the modifiers
+      literal += '%';
+      i++;
+      continue;
+    }
     if (source[i] === '{') {
       const end = source.indexOf('}', i);
       if (end < 0) fail('unterminated %{');
       const name = source.slice(i + 1, end);
       if (name.startsWith('env:')) variable = { env: name.slice(4) };
+      else if (GLOBAL_VARS.has(name)) variable = { global: name };
       else variable = LONG_VARS[name] ?? fail(`unknown variable %{${name}}`, { variable: name });
       i = end + 1;
     } else {
@@ -223,17 +259,15 @@ function md5Hex(v: Buffer): string {
   return createHash('md5').update(v).digest('hex');
 }
 
+/** Offset first, then width: truncate, or with a zero-prefixed width left-pad with '0' and never truncate. */
 function substring(value: Buffer, part: Expansion): Buffer {
   let v = value;
-  if (part.zeroPad && part.width > v.length) {
-    v = Buffer.concat([Buffer.alloc(part.width - v.length, 0x30), v]);
-  }
   let start: number;
   if (part.offset < 0) start = Math.max(0, v.length + part.offset);
-  else if (part.offset > v.length) return Buffer.alloc(0);
-  else start = part.offset;
+  else start = Math.min(part.offset, v.length);
   v = v.subarray(start);
-  if (part.zeroPad || part.width === 0) return v;
+  if (part.zeroPad) return part.width > v.length ? Buffer.concat([Buffer.alloc(part.width - v.length, 0x30), v]) : v;
+  if (part.width === 0) return v;
   if (part.width > 0) return v.subarray(0, part.width);
   return v.subarray(0, Math.max(0, v.length + part.width));
 }

@@ -53,7 +53,7 @@ export class HostTable {
   }
 
   get(ip: IpAddress | string): Host | undefined {
-    return this.byText.get(typeof ip === 'string' ? (requireIp(ip).text) : ip.text);
+    return this.byText.get(typeof ip === 'string' ? requireIp(ip).text : ip.text);
   }
 
   byHostId(id: number): Host | undefined {
@@ -74,7 +74,11 @@ export class HostTable {
     const existing = this.byText.get(ip.text);
     if (existing) {
       if (input.tag !== undefined && input.tag !== existing.tag) {
-        throw new HostTableError('HOST_TAG_CHANGE', "host tag can't be changed", { ip: ip.text, from: existing.tag, to: input.tag });
+        throw new HostTableError('HOST_TAG_CHANGE', "host tag can't be changed", {
+          ip: ip.text,
+          from: existing.tag,
+          to: input.tag,
+        });
       }
       return this.replace(existing, {
         ...existing,
@@ -150,7 +154,8 @@ export class HostTable {
 
   private mustGet(ip: IpAddress | string): Host {
     const host = this.get(ip);
-    if (!host) throw new HostTableError('HOST_NOT_FOUND', 'host not found', { ip: typeof ip === 'string' ? ip : ip.text });
+    if (!host)
+      throw new HostTableError('HOST_NOT_FOUND', 'host not found', { ip: typeof ip === 'string' ? ip : ip.text });
     return host;
   }
 

@@ -68,7 +68,10 @@ function parseIpv6(s: string): Uint8Array | undefined {
       if (allowV4 && i === groups.length - 1 && g.includes('.')) {
         tailV4 = parseIpv4(g);
         if (!tailV4) return undefined;
-        out.push(((tailV4[0] as number) << 8) | (tailV4[1] as number), ((tailV4[2] as number) << 8) | (tailV4[3] as number));
+        out.push(
+          ((tailV4[0] as number) << 8) | (tailV4[1] as number),
+          ((tailV4[2] as number) << 8) | (tailV4[3] as number),
+        );
         continue;
       }
       if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;

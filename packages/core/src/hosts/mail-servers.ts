@@ -6,8 +6,20 @@ import { type IpAddress, parseIp } from './ip-address.js';
  * I/O, so the edge resolves them (every A/AAAA record becomes a host remembering the name).
  */
 export type MailServerEntry =
-  | { readonly kind: 'ip'; readonly ip: IpAddress; readonly tag: string; readonly vhostCount?: number; readonly down?: boolean }
-  | { readonly kind: 'name'; readonly name: string; readonly tag: string; readonly vhostCount?: number; readonly down?: boolean };
+  | {
+      readonly kind: 'ip';
+      readonly ip: IpAddress;
+      readonly tag: string;
+      readonly vhostCount?: number;
+      readonly down?: boolean;
+    }
+  | {
+      readonly kind: 'name';
+      readonly name: string;
+      readonly tag: string;
+      readonly vhostCount?: number;
+      readonly down?: boolean;
+    };
 
 export interface ParseMailServersOptions {
   /**

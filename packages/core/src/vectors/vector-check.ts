@@ -35,7 +35,10 @@ export function checkVectorFile(file: VectorFile): VectorReport {
     else passed++;
     table.set({ ip, tag: h.tag, vhostCount: h.vhostCount, down: h.down });
   }
-  const order = table.list().map((h) => h.ip.text).join(' ');
+  const order = table
+    .list()
+    .map((h) => h.ip.text)
+    .join(' ');
   const declaredOrder = file.hosts.map((h) => h.ip).join(' ');
   if (file.hosts.length > 0 && order !== declaredOrder) {
     mismatches.push({ line: 0, what: 'host_text', expected: declaredOrder, actual: order });
@@ -63,11 +66,25 @@ export function checkVectorFile(file: VectorFile): VectorReport {
     let ok = true;
     if (hash !== row.userHash) {
       ok = false;
-      mismatches.push({ line: row.line, what: 'hash', username: row.username, tag: row.tag, expected: String(row.userHash), actual: String(hash) });
+      mismatches.push({
+        line: row.line,
+        what: 'hash',
+        username: row.username,
+        tag: row.tag,
+        expected: String(row.userHash),
+        actual: String(hash),
+      });
     }
     if (backend !== row.backend) {
       ok = false;
-      mismatches.push({ line: row.line, what: 'backend', username: row.username, tag: row.tag, expected: row.backend, actual: backend });
+      mismatches.push({
+        line: row.line,
+        what: 'backend',
+        username: row.username,
+        tag: row.tag,
+        expected: row.backend,
+        actual: backend,
+      });
     }
     if (ok) passed++;
   }

@@ -58,7 +58,8 @@ export function parseVectorFile(text: string): VectorFile {
       if (tab < 0) throw new VectorFormatError('header without a TAB', n);
       const key = line.slice(1, tab);
       const value = json(line.slice(tab + 1));
-      if (key === 'format' && value !== 'dovecot-director-vectors/1') throw new VectorFormatError(`unknown format ${String(value)}`, n);
+      if (key === 'format' && value !== 'dovecot-director-vectors/1')
+        throw new VectorFormatError(`unknown format ${String(value)}`, n);
       if (key === 'scenario') scenario = String(value);
       if (key === 'director_username_hash') usernameHash = String(value);
       if (key === 'hosts_hash') hostsHash = Number(value);
@@ -80,9 +81,11 @@ export function parseVectorFile(text: string): VectorFile {
     if (cols.length < 4) throw new VectorFormatError(`expected 5 columns, got ${cols.length}`, n);
     const username = json(cols[0]);
     const tag = json(cols[1]);
-    if (typeof username !== 'string' || typeof tag !== 'string') throw new VectorFormatError('username and tag must be strings', n);
+    if (typeof username !== 'string' || typeof tag !== 'string')
+      throw new VectorFormatError('username and tag must be strings', n);
     const userHash = Number(cols[2]);
-    if (!Number.isInteger(userHash) || userHash < 0 || userHash > 0xffffffff) throw new VectorFormatError(`bad user_hash ${cols[2]}`, n);
+    if (!Number.isInteger(userHash) || userHash < 0 || userHash > 0xffffffff)
+      throw new VectorFormatError(`bad user_hash ${cols[2]}`, n);
     rows.push({ line: n, username, tag, userHash, backend: cols[3] ?? '' });
   });
   return { scenario, usernameHash, hosts, hostsHash, rows, declaredRows };
