@@ -1,3 +1,4 @@
+export * from './directory/user-directory.js';
 export * from './errors/usher-error.js';
 export * from './hash/md5.js';
 export * from './hash/user-hash.js';
@@ -6,8 +7,11 @@ export * from './hosts/crc32.js';
 export * from './hosts/host-table.js';
 export * from './hosts/ip-address.js';
 export * from './hosts/mail-servers.js';
+export * from './hosts/resolve-entries.js';
 export * from './placement/placement.js';
 export * from './placement/vhost-ring.js';
+export * from './routing/local-router.js';
 export * from './routing/router.js';
+export * from './routing/tag-ids.js';
 export * from './vectors/vector-check.js';
 export * from './vectors/vector-file.js';

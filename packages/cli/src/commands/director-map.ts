@@ -1,7 +1,7 @@
-import { HostTable, Placement, parseMailServers, UserHasher } from '@usher/core';
+import { HostTable, Placement, parseMailServers, resolveMailServers, UserHasher } from '@usher/core';
+import { dnsResolve } from '../util/dns.js';
 import { UsageError } from '../util/exit-codes.js';
 import type { Output } from '../util/output.js';
-import { resolveMailServers } from '../util/resolve-hosts.js';
 
 export interface DirectorMapOptions {
   readonly user?: string;
@@ -29,7 +29,7 @@ export async function directorMap(opts: DirectorMapOptions, output: Output): Pro
   if (opts.hosts === undefined) throw new UsageError('director map needs -u USER, or --hosts SPEC and usernames');
   if (opts.users.length === 0) throw new UsageError('director map --hosts: no usernames given');
   const table = new HostTable();
-  for (const h of await resolveMailServers(parseMailServers(opts.hosts, { extended: true }))) table.set(h);
+  for (const h of await resolveMailServers(parseMailServers(opts.hosts, { extended: true }), dnsResolve)) table.set(h);
   const placement = new Placement(table);
   for (const user of opts.users) {
     const hash = hasher.hash(user);

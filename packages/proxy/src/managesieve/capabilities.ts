@@ -1,0 +1,18 @@
+import { SASL_MECHANISMS } from '../sasl/sasl-exchange.js';
+import { quoteSieve } from './parser.js';
+import type { SieveSession } from './state.js';
+
+/**
+ * RFC 5804 §1.7 capability lines, as the greeting, CAPABILITY and the post-STARTTLS re-issue send
+ * them. SASL is empty where no login may be attempted, so clients do not offer the password.
+ */
+export function sieveCapabilityLines(session: SieveSession): string {
+  const { conn, ctx } = session;
+  const lines = [
+    '"IMPLEMENTATION" "Usher"',
+    `"SASL" ${quoteSieve(conn.secured ? SASL_MECHANISMS.join(' ') : '')}`,
+    ...(ctx.tls && !conn.tls ? ['"STARTTLS"'] : []),
+    '"VERSION" "1.0"',
+  ];
+  return `${lines.join('\r\n')}\r\n`;
+}

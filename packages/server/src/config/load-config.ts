@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { UsherError } from '@usher/core';
+import convict from 'convict';
+import { parseDovecotSize, parseDovecotTime } from './dovecot-time.js';
+import { schema } from './schema.js';
+
+export type Protocol = 'imap' | 'pop3' | 'lmtp' | 'managesieve';
+
+export interface ListenerConfig {
+  readonly protocol: Protocol;
+  readonly address: string;
+  readonly port: number;
+  /** Implicit TLS. */
+  readonly ssl: boolean;
+  readonly haproxy: boolean;
+  readonly tag: string;
+}
+
+/** Settings after validation, in the units the code uses (milliseconds, bytes). */
+export interface UsherConfig {
+  readonly nodeName: string;
+  readonly directorServers: string;
+  readonly directorMailServers: string;
+  readonly userExpireSecs: number;
+  readonly usernameHash: string;
+  readonly masterSeparator: string;
+  readonly loginTrustedNetworks: string;
+  readonly haproxyTrustedNetworks: string;
+  readonly haproxyTimeoutMs: number;
+  readonly sslCert: string;
+  readonly sslKey: string;
+  readonly listeners: readonly ListenerConfig[];
+  readonly backend: {
+    readonly ports: { imap: number; pop3: number; lmtp: number; managesieve: number };
+    readonly ssl: 'no' | 'yes' | 'starttls';
+    readonly sslCa: string;
+    readonly sslVerify: boolean;
+  };
+  readonly proxyTtl: number;
+  readonly limits: {
+    readonly backendConnectTimeoutMs: number;
+    readonly authFailureDelayMs: number;
+    readonly maxAuthAttempts: number;
+    readonly maxLineLength: number;
+    readonly maxPreAuthLiteral: number;
+    readonly preAuthIdleTimeoutMs: number;
+    readonly maxBadCommands: number;
+    readonly maxConnectionsPerIp: number;
+    readonly lmtpBackendTimeoutMs: number;
+    readonly lmtpMaxMessageSize: number;
+  };
+  readonly shutdownTimeoutMs: number;
+  readonly logFormat: 'text' | 'json';
+  readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
+}
+
+export class ConfigError extends UsherError {
+  constructor(message: string, context: { file?: string; setting?: string } = {}) {
+    super('CONFIG', message, context);
+  }
+}
+
+/** Load a JSON config file (optional), then environment, then `overrides` (flags), and validate strictly. */
+export function loadConfig(opts: { file?: string; overrides?: Record<string, unknown> } = {}): UsherConfig {
+  const c = convict(schema);
+  if (opts.file) {
+    let text: string;
+    try {
+      text = readFileSync(opts.file, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read ${opts.file}: ${(e as Error).message}`, { file: opts.file });
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`${opts.file}: invalid JSON: ${(e as Error).message}`, { file: opts.file });
+    }
+    c.load(data as Record<string, unknown>);
+  }
+  if (opts.overrides) c.load(opts.overrides);
+  try {
+    c.validate({ allowed: 'strict' });
+  } catch (e) {
+    throw new ConfigError(
+      `${opts.file ? `${opts.file}: ` : ''}${(e as Error).message}`,
+      opts.file ? { file: opts.file } : {},
+    );
+  }
+  const ms = (key: string) => parseDovecotTime(c.get(key as never) as string) as number;
+  const bytes = (key: string) => parseDovecotSize(c.get(key as never) as string) as number;
+  const userExpireSecs = Math.floor(ms('director_user_expire') / 1000);
+  if (userExpireSecs < 10)
+    throw new ConfigError('director_user_expire is too low (minimum 10 s)', { setting: 'director_user_expire' });
+  const get = <T>(key: string): T => c.get(key as never) as T;
+  return {
+    nodeName: get('node_name'),
+    directorServers: get('director_servers'),
+    directorMailServers: get('director_mail_servers'),
+    userExpireSecs,
+    usernameHash: get('director_username_hash'),
+    masterSeparator: get('auth_master_user_separator'),
+    loginTrustedNetworks: get('login_trusted_networks'),
+    haproxyTrustedNetworks: get('haproxy_trusted_networks'),
+    haproxyTimeoutMs: ms('haproxy_timeout'),
+    sslCert: stripLt(get('ssl_cert')),
+    sslKey: stripLt(get('ssl_key')),
+    listeners: get<Array<Record<string, unknown>>>('listeners').map((l) => ({
+      protocol: l.protocol as Protocol,
+      address: l.address as string,
+      port: l.port as number,
+      ssl: l.ssl === true,
+      haproxy: l.haproxy === true,
+      tag: typeof l.tag === 'string' ? l.tag : '',
+    })),
+    backend: {
+      ports: {
+        imap: get('backend.imap_port'),
+        pop3: get('backend.pop3_port'),
+        lmtp: get('backend.lmtp_port'),
+        managesieve: get('backend.managesieve_port'),
+      },
+      ssl: get('backend.ssl'),
+      sslCa: stripLt(get('backend.ssl_ca')),
+      sslVerify: get('backend.ssl_verify'),
+    },
+    proxyTtl: get('login_proxy_ttl'),
+    limits: {
+      backendConnectTimeoutMs: ms('login_proxy_timeout'),
+      authFailureDelayMs: ms('auth_failure_delay'),
+      maxAuthAttempts: get('login_max_auth_attempts'),
+      maxLineLength: bytes('login_max_line_length'),
+      maxPreAuthLiteral: bytes('login_max_literal_size'),
+      preAuthIdleTimeoutMs: ms('login_client_timeout'),
+      maxBadCommands: get('login_max_bad_commands'),
+      maxConnectionsPerIp: get('login_max_connections_per_ip'),
+      lmtpBackendTimeoutMs: ms('lmtp_proxy_timeout'),
+      lmtpMaxMessageSize: bytes('lmtp_max_message_size'),
+    },
+    shutdownTimeoutMs: ms('shutdown_timeout'),
+    logFormat: get('log_format'),
+    logLevel: get('log_level'),
+  };
+}
+
+/** Dovecot writes file settings as "<path". */
+function stripLt(v: string): string {
+  return v.startsWith('<') ? v.slice(1).trim() : v;
+}

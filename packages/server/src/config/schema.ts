@@ -1,0 +1,142 @@
+import convict from 'convict';
+import { parseDovecotSize, parseDovecotTime } from './dovecot-time.js';
+
+/**
+ * usherd's settings. Where Dovecot has a setting for the same thing, the name, syntax and default
+ * are Dovecot's, so a director's configuration carries over unchanged.
+ */
+convict.addFormat({
+  name: 'dovecot-time',
+  validate(value: unknown) {
+    if (parseDovecotTime(value as string | number) === undefined) throw new Error(`not a time value: ${String(value)}`);
+  },
+  coerce: (v: string) => v,
+});
+convict.addFormat({
+  name: 'dovecot-size',
+  validate(value: unknown) {
+    if (parseDovecotSize(value as string | number) === undefined) throw new Error(`not a size: ${String(value)}`);
+  },
+  coerce: (v: string) => v,
+});
+convict.addFormat({
+  name: 'listeners',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('must be a list of listeners');
+    value.forEach((l: Record<string, unknown>, i) => {
+      const where = `listeners[${i}]`;
+      if (!['imap', 'pop3', 'lmtp', 'managesieve'].includes(l.protocol as string)) {
+        throw new Error(`${where}.protocol must be imap, pop3, lmtp or managesieve`);
+      }
+      if (typeof l.address !== 'string' || l.address === '') throw new Error(`${where}.address is required`);
+      if (!Number.isInteger(l.port) || (l.port as number) < 1 || (l.port as number) > 65535)
+        throw new Error(`${where}.port must be 1..65535`);
+      if (l.ssl !== undefined && typeof l.ssl !== 'boolean') throw new Error(`${where}.ssl must be true or false`);
+      if (l.haproxy !== undefined && typeof l.haproxy !== 'boolean')
+        throw new Error(`${where}.haproxy must be true or false`);
+    });
+  },
+});
+
+export const schema = {
+  node_name: { doc: 'Name of this node in logs.', format: String, default: 'usher', env: 'USHER_NODE_NAME' },
+  director_servers: {
+    doc: 'Ring members, space-separated ip[:port] or hostnames. Empty = standalone node.',
+    format: String,
+    default: '',
+  },
+  director_mail_servers: {
+    doc: 'Backends: IP, hostname, IP1-IP2 range, each optionally @tag (Dovecot syntax).',
+    format: String,
+    default: '',
+    env: 'USHER_DIRECTOR_MAIL_SERVERS',
+  },
+  director_user_expire: {
+    doc: 'Keep a user->backend assignment this long after its last refresh (at least 10 s).',
+    format: 'dovecot-time',
+    default: '15 min',
+  },
+  director_username_hash: {
+    doc: 'What is hashed to place a user (Dovecot %-expansion).',
+    format: String,
+    default: '%Lu',
+  },
+  auth_master_user_separator: {
+    doc: 'Master user separator: "user*master" is routed by "user". Empty = none.',
+    format: String,
+    default: '',
+  },
+  login_trusted_networks: {
+    doc: 'Clients in these networks may log in with plaintext credentials without TLS.',
+    format: String,
+    default: '',
+  },
+  haproxy_trusted_networks: {
+    doc: 'Only these sources may send a PROXY protocol header.',
+    format: String,
+    default: '',
+  },
+  haproxy_timeout: { doc: 'The PROXY header must arrive within this time.', format: 'dovecot-time', default: '3 secs' },
+  ssl_cert: {
+    doc: 'PEM certificate file for TLS listeners and STARTTLS ("<path" accepted).',
+    format: String,
+    default: '',
+  },
+  ssl_key: { doc: 'PEM key file for ssl_cert ("<path" accepted).', format: String, default: '' },
+  listeners: {
+    doc: 'Client listeners: [{protocol, address, port, ssl?: implicit TLS, haproxy?: PROXY header required, tag?}]',
+    format: 'listeners',
+    default: [] as Array<{
+      protocol: string;
+      address: string;
+      port: number;
+      ssl?: boolean;
+      haproxy?: boolean;
+      tag?: string;
+    }>,
+  },
+  backend: {
+    imap_port: { doc: 'Backend IMAP port.', format: 'port', default: 143 },
+    pop3_port: { doc: 'Backend POP3 port.', format: 'port', default: 110 },
+    lmtp_port: { doc: 'Backend LMTP port.', format: 'port', default: 24 },
+    managesieve_port: { doc: 'Backend ManageSieve port.', format: 'port', default: 4190 },
+    ssl: { doc: 'TLS to backends: no, yes (implicit), starttls.', format: ['no', 'yes', 'starttls'], default: 'no' },
+    ssl_ca: { doc: 'CA file to verify backend certificates (default: system CAs).', format: String, default: '' },
+    ssl_verify: {
+      doc: "Verify backend certificates (Dovecot's ssl=any-cert is false).",
+      format: Boolean,
+      default: true,
+    },
+  },
+  login_proxy_timeout: { doc: 'Backend connect timeout.', format: 'dovecot-time', default: '30 secs' },
+  login_proxy_ttl: { doc: 'Proxy TTL sent to backends (loop guard).', format: 'nat', default: 5 },
+  auth_failure_delay: { doc: 'Delay before a failed login is answered.', format: 'dovecot-time', default: '2 secs' },
+  login_max_auth_attempts: { doc: 'Failed logins per connection before it is closed.', format: 'nat', default: 5 },
+  login_max_line_length: { doc: 'Longest pre-auth command line.', format: 'dovecot-size', default: '8k' },
+  login_max_literal_size: {
+    doc: 'Largest literal or SASL response before login.',
+    format: 'dovecot-size',
+    default: '64k',
+  },
+  login_client_timeout: { doc: 'Pre-auth idle timeout.', format: 'dovecot-time', default: '60 secs' },
+  login_max_bad_commands: { doc: 'Invalid pre-auth commands before disconnect.', format: 'nat', default: 10 },
+  login_max_connections_per_ip: {
+    doc: 'Concurrent connections per client IP on each listener (0 = unlimited).',
+    format: 'nat',
+    default: 100,
+  },
+  lmtp_proxy_timeout: { doc: 'LMTP backend reply timeout.', format: 'dovecot-time', default: '125 secs' },
+  lmtp_max_message_size: { doc: 'Largest LMTP message (0 = unlimited).', format: 'dovecot-size', default: '0' },
+  shutdown_timeout: {
+    doc: 'On SIGTERM, let sessions finish this long, then close them with the protocol goodbye.',
+    format: 'dovecot-time',
+    default: '30 secs',
+  },
+  log_format: { doc: 'Log line format.', format: ['text', 'json'], default: 'text', env: 'USHER_LOG_FORMAT' },
+  log_level: {
+    doc: 'Least severe level logged.',
+    format: ['error', 'warn', 'info', 'debug'],
+    default: 'info',
+    env: 'USHER_LOG_LEVEL',
+  },
+};

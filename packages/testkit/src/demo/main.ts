@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startUsherd, type UsherdProcess } from '../cluster/usherd-process.js';
+import { startDovecotBackends } from '../dovecot-backend.js';
+
+/**
+ * `npm start`: three real Dovecot backends and usherd in front of them, all on loopback,
+ * with everything under .demo/ in the repository. Ctrl-C stops what it started.
+ */
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+const ROOT = join(REPO, '.demo');
+const BACKENDS = ['127.0.2.1', '127.0.2.2', '127.0.2.3'];
+const NODE_IP = '127.0.1.1';
+const PORTS = { imap: 1143, imaps: 1993, pop3: 1110, pop3s: 1995, lmtp: 1024, managesieve: 4190 };
+
+async function main(): Promise<void> {
+  mkdirSync(ROOT, { recursive: true });
+  const certs = join(ROOT, 'certs');
+  execFileSync('bash', [join(REPO, 'scripts/make-test-certs.sh'), certs], { stdio: 'inherit' });
+  process.stdout.write('starting 3 Dovecot backends (1000 users each)...\n');
+  const cluster = await startDovecotBackends({ root: join(ROOT, 'backends'), ips: BACKENDS, users: 1000 });
+  let usherd: UsherdProcess | undefined;
+  const stopAll = async () => {
+    process.stdout.write('\nstopping...\n');
+    await usherd?.stop();
+    await cluster.stop();
+    process.stdout.write('stopped.\n');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stopAll());
+  process.once('SIGTERM', () => void stopAll());
+  usherd = await startUsherd({
+    root: join(ROOT, 'nodes'),
+    name: 'usher-1',
+    config: {
+      director_mail_servers: BACKENDS.join(' '),
+      // users log in as demoNNNN and receive mail as demoNNNN@demo.test: hash the local part only
+      director_username_hash: '%Ln',
+      auth_master_user_separator: '*',
+      // plaintext logins without TLS only from 127.0.0.1; any other source must use TLS first
+      login_trusted_networks: '127.0.0.1/32',
+      haproxy_trusted_networks: '127.0.0.0/8',
+      ssl_cert: join(certs, 'server.pem'),
+      ssl_key: join(certs, 'server.key'),
+      listeners: [
+        { protocol: 'imap', address: NODE_IP, port: PORTS.imap },
+        { protocol: 'imap', address: NODE_IP, port: PORTS.imaps, ssl: true },
+        { protocol: 'pop3', address: NODE_IP, port: PORTS.pop3 },
+        { protocol: 'pop3', address: NODE_IP, port: PORTS.pop3s, ssl: true },
+        { protocol: 'lmtp', address: NODE_IP, port: PORTS.lmtp },
+        { protocol: 'managesieve', address: NODE_IP, port: PORTS.managesieve },
+      ],
+    },
+  });
+  process.stdout.write(
+    banner(
+      usherd,
+      certs,
+      cluster.backends.map((b) => b.configPath),
+    ),
+  );
+}
+
+function banner(u: UsherdProcess, certs: string, backendConfigs: readonly string[]): string {
+  return `
+Usher demo is running (Ctrl-C stops everything it started).
+
+  backends   ${BACKENDS.join(', ')}  (Dovecot 2.3; IMAP 143, POP3 110, LMTP 24, ManageSieve 4190)
+  users      demo0001 .. demo1000, password "demo"; LMTP recipients demoNNNN@demo.test
+  usherd     ${NODE_IP}  (log: ${u.logPath})
+
+  protocol      address            TLS
+  IMAP          ${NODE_IP}:${PORTS.imap}     STARTTLS (plaintext login only from 127.0.0.1)
+  IMAPS         ${NODE_IP}:${PORTS.imaps}     implicit
+  POP3          ${NODE_IP}:${PORTS.pop3}     STLS
+  POP3S         ${NODE_IP}:${PORTS.pop3s}     implicit
+  LMTP          ${NODE_IP}:${PORTS.lmtp}     STARTTLS
+  ManageSieve   ${NODE_IP}:${PORTS.managesieve}     STARTTLS
+
+Try:
+  curl -s --url imap://${NODE_IP}:${PORTS.imap}/ --user demo0001:demo -X 'ID NIL'      # the backend names itself (x-backend)
+  curl -s --url imaps://${NODE_IP}:${PORTS.imaps}/INBOX --cacert ${certs}/ca.pem --user demo0002:demo -X 'EXAMINE INBOX'
+  curl -s --url pop3://${NODE_IP}:${PORTS.pop3}/ --user demo0003:demo
+  swaks --protocol LMTP --server ${NODE_IP}:${PORTS.lmtp} --from me@example.org --to demo0001@demo.test,demo0002@demo.test,demo0003@demo.test
+  node packages/cli/dist/main.js director map --hosts '${BACKENDS.join(' ')}' --hash-format %Ln demo0001 demo0002 demo0003
+${backendConfigs.map((c) => `  doveadm -c ${c} who`).join('\n')}     # who is logged in where
+`;
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`demo failed: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
