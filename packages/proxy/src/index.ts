@@ -1,4 +1,5 @@
 export * from './backend/backend-connection.js';
+export * from './backend/backend-login-outcome.js';
 export * from './backend/route-and-connect.js';
 export * from './context.js';
 export * from './errors.js';
@@ -14,6 +15,7 @@ export * from './net/proxy-protocol.js';
 export * from './pop3/index.js';
 export * from './sasl/sasl-exchange.js';
 export * from './session/auth-delay.js';
+export * from './session/login-and-proxy.js';
 export * from './session/proxied-session.js';
 export * from './session/registry.js';
 export * from './session/session-id.js';

@@ -1,16 +1,9 @@
 import type { BackendConnection } from '../backend/backend-connection.js';
+import { BackendFailure, type BackendLoginOutcome } from '../backend/backend-login-outcome.js';
 import type { ProxyContext } from '../context.js';
 import type { ConnectionInfo } from '../net/client-connection.js';
 import type { SaslCredentials } from '../sasl/sasl-exchange.js';
 import { readSieveResponse, responseStatus, type SieveResponse } from './backend-response.js';
-
-export type SieveBackendOutcome =
-  /** Logged in; `raw` (the OK, with any response code) goes to the client verbatim. */
-  | { readonly kind: 'ok'; readonly raw: string }
-  /** The backend said NO or BYE; `raw` goes to the client verbatim. */
-  | { readonly kind: 'rejected'; readonly raw: string }
-  /** Misbehaved, vanished or timed out: the client hears a temporary failure. */
-  | { readonly kind: 'failed'; readonly reason: string };
 
 export interface SieveBackendLoginOptions {
   readonly ctx: ProxyContext;
@@ -20,8 +13,6 @@ export interface SieveBackendLoginOptions {
   readonly relayChallenge: (raw: string) => Promise<string>;
 }
 
-class BackendFailure extends Error {}
-
 /**
  * Log in on a ManageSieve backend: capability greeting, STARTTLS if configured (capabilities are
  * re-issued after it), XCLIENT when the backend offers it (Pigeonhole does to trusted proxies:
@@ -30,7 +21,7 @@ class BackendFailure extends Error {}
 export async function sieveBackendLogin(
   backend: BackendConnection,
   opts: SieveBackendLoginOptions,
-): Promise<SieveBackendOutcome> {
+): Promise<BackendLoginOutcome> {
   const { ctx, info, credentials } = opts;
   const read = async (): Promise<SieveResponse> => {
     try {
@@ -76,8 +67,8 @@ export async function sieveBackendLogin(
     for (;;) {
       const r = await read();
       const status = responseStatus(r);
-      if (status === 'OK') return { kind: 'ok', raw: r.raw };
-      if (status !== undefined) return { kind: 'rejected', raw: r.raw };
+      if (status === 'OK') return { kind: 'ok', reply: r.raw };
+      if (status !== undefined) return { kind: 'rejected', reply: r.raw };
       if (!r.first.startsWith('"') && !r.first.startsWith('{')) {
         throw new BackendFailure(`unexpected AUTHENTICATE reply: ${r.first.slice(0, 200)}`);
       }

@@ -1,15 +1,8 @@
 import type { BackendConnection } from '../backend/backend-connection.js';
+import { BackendFailure, type BackendLoginOutcome } from '../backend/backend-login-outcome.js';
 import type { ProxyContext } from '../context.js';
 import type { ConnectionInfo } from '../net/client-connection.js';
 import type { SaslCredentials } from '../sasl/sasl-exchange.js';
-
-export type BackendLoginOutcome =
-  /** The backend accepted the login; `line` goes to the client verbatim. */
-  | { readonly kind: 'ok'; readonly line: string }
-  /** The backend said no (wrong password, in use, ...); `line` goes to the client verbatim. */
-  | { readonly kind: 'rejected'; readonly line: string }
-  /** The backend misbehaved, vanished or timed out: the client hears a temporary failure. */
-  | { readonly kind: 'failed'; readonly reason: string };
 
 export interface Pop3BackendLoginOptions {
   readonly ctx: ProxyContext;
@@ -21,8 +14,6 @@ export interface Pop3BackendLoginOptions {
    */
   readonly relayChallenge: (line: string) => Promise<string>;
 }
-
-class BackendFailure extends Error {}
 
 /**
  * Log in on a Dovecot-style POP3 backend: greeting, STLS if configured, XCLIENT when the greeting
@@ -67,8 +58,8 @@ export async function pop3BackendLogin(
     backend.write(`AUTH ${credentials.mechanism} ${first === '' ? '=' : first}\r\n`);
     for (;;) {
       const line = await read();
-      if (line.startsWith('+OK')) return { kind: 'ok', line };
-      if (line.startsWith('-ERR')) return { kind: 'rejected', line };
+      if (line.startsWith('+OK')) return { kind: 'ok', reply: `${line}\r\n` };
+      if (line.startsWith('-ERR')) return { kind: 'rejected', reply: `${line}\r\n` };
       if (line !== '+' && !line.startsWith('+ '))
         throw new BackendFailure(`unexpected AUTH reply: ${line.slice(0, 200)}`);
       const saved = rest.shift();
