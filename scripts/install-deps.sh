@@ -4,10 +4,10 @@
 set -euo pipefail
 
 # curl and python3 (poplib) are the real POP3 clients of the proxy tests.
-PKGS=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-managesieved swaks openssl curl python3)
+PKGS=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-managesieved swaks openssl sieve-connect curl python3)
 
 missing=()
-for bin in dovecot doveadm swaks openssl curl python3; do
+for bin in dovecot doveadm swaks openssl curl python3 sieve-connect; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
 done
 # managesieve-login ships in its own package and has no binary on PATH.

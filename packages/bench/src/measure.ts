@@ -30,3 +30,9 @@ export function userHashes(n: number, seed = 1): Uint32Array {
   }
   return out;
 }
+
+/** The p-quantile (0..1) of an ascending array, nearest rank; NaN when empty. */
+export function quantile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
+}

@@ -73,4 +73,16 @@ export interface ProxyContext {
   readonly greetingName: string;
   /** Proxy TTL sent to backends (x-proxy-ttl / TTL), loop guard. */
   readonly proxyTtl: number;
+  /**
+   * ManageSieve "SIEVE" and "NOTIFY" capabilities announced before login (RFC 5804 requires them;
+   * clients such as sieve-connect refuse a server without). They describe the backends, so they are
+   * Dovecot's managesieve_sieve_capability / managesieve_notify_capability; default: Pigeonhole 0.5's.
+   */
+  readonly sieveCapability?: { readonly sieve: string; readonly notify: string };
 }
+
+export const DEFAULT_SIEVE_CAPABILITY = {
+  sieve:
+    'fileinto reject envelope encoded-character vacation subaddress comparator-i;ascii-numeric relational regex imap4flags copy include variables body enotify environment mailbox date index ihave duplicate mime foreverypart extracttext',
+  notify: 'mailto',
+} as const;

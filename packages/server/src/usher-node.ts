@@ -185,6 +185,7 @@ export class UsherNode {
       tag: lc.tag,
       greetingName: 'Usher',
       proxyTtl: c.proxyTtl,
+      sieveCapability: c.sieveCapability,
     };
   }
 }

@@ -1,8 +1,10 @@
-import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { HostTable, Placement, UserHasher } from '@usher/core';
 import { type DovecotCluster, startDovecotBackends, startUsherd, type UsherdProcess } from '@usher/testkit';
@@ -15,6 +17,7 @@ const exec = promisify(execFile);
 const BACKENDS = ['127.0.7.1', '127.0.7.2', '127.0.7.3'];
 const NODE = '127.0.17.1';
 const PORTS = { imap: 11143, pop3: 11110, lmtp: 11024, managesieve: 14190 };
+const IMAPS_PORT = 11993;
 
 let cluster: DovecotCluster;
 let usherd: UsherdProcess;
@@ -33,6 +36,8 @@ async function imapBackendOf(user: string): Promise<string> {
     host: NODE,
     port: PORTS.imap,
     secure: false,
+    // plaintext on purpose: the client is in login_trusted_networks
+    doSTARTTLS: false,
     auth: { user, pass: 'demo' },
     logger: false,
   });
@@ -44,6 +49,8 @@ async function imapBackendOf(user: string): Promise<string> {
 }
 
 beforeAll(async () => {
+  const certs = join(root, 'certs');
+  await exec('bash', [fileURLToPath(new URL('../../../scripts/make-test-certs.sh', import.meta.url)), certs]);
   cluster = await startDovecotBackends({ root: join(root, 'backends'), ips: BACKENDS, users: 40 });
   usherd = await startUsherd({
     root: join(root, 'nodes'),
@@ -54,7 +61,12 @@ beforeAll(async () => {
       login_trusted_networks: '127.0.0.0/8',
       auth_failure_delay: '100 ms',
       shutdown_timeout: '1 secs',
-      listeners: Object.entries(PORTS).map(([protocol, port]) => ({ protocol, address: NODE, port })),
+      ssl_cert: join(certs, 'server.pem'),
+      ssl_key: join(certs, 'server.key'),
+      listeners: [
+        ...Object.entries(PORTS).map(([protocol, port]) => ({ protocol, address: NODE, port })),
+        { protocol: 'imap', address: NODE, port: IMAPS_PORT, ssl: true },
+      ],
     },
   });
 }, 60_000);
@@ -129,6 +141,53 @@ describe('usherd end to end (real process, real Dovecot backends)', () => {
       'demo0005:demo',
     ]);
     expect(stdout).toMatch(/^[\d \r\n]*$/);
+  });
+
+  it('serves implicit TLS', async () => {
+    const client = new ImapFlow({
+      host: NODE,
+      port: IMAPS_PORT,
+      secure: true,
+      tls: { rejectUnauthorized: false },
+      auth: { user: 'demo0006', pass: 'demo' },
+      logger: false,
+    });
+    await client.connect();
+    expect(client.serverInfo?.['x-backend']).toBe(expectedBackend('demo0006'));
+    await client.logout();
+  });
+
+  it('works with a real ManageSieve client (sieve-connect, STARTTLS)', async () => {
+    const script = join(root, 'filter.sieve');
+    writeFileSync(script, 'require "fileinto";\nkeep;\n');
+    const sieve = (args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(
+          'sieve-connect',
+          [
+            '--server',
+            NODE,
+            '--port',
+            String(PORTS.managesieve),
+            '--user',
+            'demo0008',
+            '--passwordfd',
+            '3',
+            '--notlsverify',
+            ...args,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
+        );
+        (child.stdio[3] as Writable).end('demo\n');
+        let out = '';
+        child.stdout?.on('data', (c) => (out += c));
+        child.stderr?.on('data', (c) => (out += c));
+        child.on('exit', (code) =>
+          code === 0 ? resolve(out) : reject(new Error(`sieve-connect exited ${code}: ${out}`)),
+        );
+      });
+    await sieve(['--upload', '--localsieve', script, '--remotesieve', 'e2e-filter']);
+    expect(await sieve(['--list'])).toContain('"e2e-filter"');
   });
 
   it('stops gracefully: open sessions get the goodbye, the process exits 0', async () => {

@@ -1,3 +1,4 @@
+import { DEFAULT_SIEVE_CAPABILITY } from '../context.js';
 import { SASL_MECHANISMS } from '../sasl/sasl-exchange.js';
 import { quoteSieve } from './parser.js';
 import type { SieveSession } from './state.js';
@@ -8,8 +9,11 @@ import type { SieveSession } from './state.js';
  */
 export function sieveCapabilityLines(session: SieveSession): string {
   const { conn, ctx } = session;
+  const caps = ctx.sieveCapability ?? DEFAULT_SIEVE_CAPABILITY;
   const lines = [
     '"IMPLEMENTATION" "Usher"',
+    `"SIEVE" ${quoteSieve(caps.sieve)}`,
+    ...(caps.notify ? [`"NOTIFY" ${quoteSieve(caps.notify)}`] : []),
     `"SASL" ${quoteSieve(conn.secured ? SASL_MECHANISMS.join(' ') : '')}`,
     ...(ctx.tls && !conn.tls ? ['"STARTTLS"'] : []),
     '"VERSION" "1.0"',

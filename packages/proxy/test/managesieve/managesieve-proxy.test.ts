@@ -1,7 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClientConnection, handleManageSieveConnection, type ProxyContext } from '@usher/proxy';
+import {
+  type ClientConnection,
+  DEFAULT_SIEVE_CAPABILITY,
+  handleManageSieveConnection,
+  type ProxyContext,
+} from '@usher/proxy';
 import { type DovecotCluster, requireDovecot, startDovecotBackends } from '@usher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../harness/raw-client.js';
@@ -19,8 +24,9 @@ const SHORT_PORT = 14192;
 const BACKEND_TLS_PORT = 14193;
 const SCRIPT = 'require "fileinto";\r\nif header :contains "subject" "usher" { fileinto "INBOX"; }\r\n';
 
+// RFC 5804 requires SIEVE before login; sieve-connect refuses a server without it
 const caps = (sasl: string, starttls: boolean) =>
-  `"IMPLEMENTATION" "Usher"\r\n"SASL" "${sasl}"\r\n${starttls ? '"STARTTLS"\r\n' : ''}"VERSION" "1.0"\r\n`;
+  `"IMPLEMENTATION" "Usher"\r\n"SIEVE" "${DEFAULT_SIEVE_CAPABILITY.sieve}"\r\n"NOTIFY" "${DEFAULT_SIEVE_CAPABILITY.notify}"\r\n"SASL" "${sasl}"\r\n${starttls ? '"STARTTLS"\r\n' : ''}"VERSION" "1.0"\r\n`;
 const ALL_MECHS = 'PLAIN LOGIN XOAUTH2 OAUTHBEARER';
 
 describe('ManageSieve proxy against a real Dovecot (Pigeonhole)', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UsherError } from '@usher/core';
+import { DEFAULT_SIEVE_CAPABILITY } from '@usher/proxy';
 import convict from 'convict';
 import { parseDovecotSize, parseDovecotTime } from './dovecot-time.js';
 import { schema } from './schema.js';
@@ -50,6 +51,7 @@ export interface UsherConfig {
     readonly lmtpMaxMessageSize: number;
   };
   readonly shutdownTimeoutMs: number;
+  readonly sieveCapability: { readonly sieve: string; readonly notify: string };
   readonly logFormat: 'text' | 'json';
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
@@ -138,6 +140,10 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, unk
       lmtpMaxMessageSize: bytes('lmtp_max_message_size'),
     },
     shutdownTimeoutMs: ms('shutdown_timeout'),
+    sieveCapability: {
+      sieve: get<string>('managesieve_sieve_capability') || DEFAULT_SIEVE_CAPABILITY.sieve,
+      notify: get<string>('managesieve_notify_capability') || DEFAULT_SIEVE_CAPABILITY.notify,
+    },
     logFormat: get('log_format'),
     logLevel: get('log_level'),
   };

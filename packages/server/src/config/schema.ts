@@ -132,6 +132,16 @@ export const schema = {
     format: 'dovecot-time',
     default: '30 secs',
   },
+  managesieve_sieve_capability: {
+    doc: "SIEVE capability announced before login (the backends' Sieve extensions). Empty = Pigeonhole 0.5 default.",
+    format: String,
+    default: '',
+  },
+  managesieve_notify_capability: {
+    doc: 'NOTIFY capability announced before login. Empty = Pigeonhole 0.5 default (mailto).',
+    format: String,
+    default: '',
+  },
   log_format: { doc: 'Log line format.', format: ['text', 'json'], default: 'text', env: 'USHER_LOG_FORMAT' },
   log_level: {
     doc: 'Least severe level logged.',

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HostTable, Placement, UserHasher } from '@usher/core';
 import { startUsherd, type UsherdProcess } from '../cluster/usherd-process.js';
 import { startDovecotBackends } from '../dovecot-backend.js';
 
@@ -60,11 +61,26 @@ async function main(): Promise<void> {
       usherd,
       certs,
       cluster.backends.map((b) => b.configPath),
+      oneUserPerBackend(cluster.users),
     ),
   );
 }
 
-function banner(u: UsherdProcess, certs: string, backendConfigs: readonly string[]): string {
+/** One user per backend, found with the same placement the node uses, so the LMTP example spans all three. */
+function oneUserPerBackend(users: readonly string[]): string[] {
+  const table = new HostTable();
+  for (const ip of BACKENDS) table.set({ ip });
+  const placement = new Placement(table);
+  const hasher = new UserHasher('%Ln');
+  const picked = new Map<string, string>();
+  for (const u of users) {
+    const backend = placement.lookup(hasher.hash(u))?.ip.text;
+    if (backend && !picked.has(backend)) picked.set(backend, u);
+  }
+  return BACKENDS.map((b) => picked.get(b) ?? users[0] ?? 'demo0001');
+}
+
+function banner(u: UsherdProcess, certs: string, backendConfigs: readonly string[], spread: readonly string[]): string {
   return `
 Usher demo is running (Ctrl-C stops everything it started).
 
@@ -84,8 +100,8 @@ Try:
   curl -s --url imap://${NODE_IP}:${PORTS.imap}/ --user demo0001:demo -X 'ID NIL'      # the backend names itself (x-backend)
   curl -s --url imaps://${NODE_IP}:${PORTS.imaps}/INBOX --cacert ${certs}/ca.pem --user demo0002:demo -X 'EXAMINE INBOX'
   curl -s --url pop3://${NODE_IP}:${PORTS.pop3}/ --user demo0003:demo
-  swaks --protocol LMTP --server ${NODE_IP}:${PORTS.lmtp} --from me@example.org --to demo0001@demo.test,demo0002@demo.test,demo0003@demo.test
-  node packages/cli/dist/main.js director map --hosts '${BACKENDS.join(' ')}' --hash-format %Ln demo0001 demo0002 demo0003
+  swaks --protocol LMTP --server ${NODE_IP}:${PORTS.lmtp} --from me@example.org --to ${spread.map((x) => `${x}@demo.test`).join(',')}
+  node packages/cli/dist/main.js director map --hosts '${BACKENDS.join(' ')}' --hash-format %Ln ${spread.join(' ')}
 ${backendConfigs.map((c) => `  doveadm -c ${c} who`).join('\n')}     # who is logged in where
 `;
 }
