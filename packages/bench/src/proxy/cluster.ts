@@ -17,16 +17,17 @@ const USERNAME_HASH = '%Lu';
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /**
- * Logged-in sessions are what the memory run holds (up to ~10k over three backends). Dovecot's default
- * of one imap process per session would mean thousands of processes on a 2-core box, so each imap
- * process serves many sessions (all users share uid 5000, which Dovecot requires for that). Both the
- * proxied and the direct runs use the same backends, so the comparison stays like for like.
+ * For the idle-session run only. Dovecot's default (service_count = 1) forks one imap process per
+ * session, which is what the login runs should pay, as production does; but ~10k idle sessions would
+ * then be ~10k processes of a few MB each on a 2-core box. Shared imap processes (all users share
+ * uid 5000, which Dovecot requires for that) keep the backends out of the way of usherd's figure.
  */
-const BACKEND_EXTRA_CONFIG = `
+export const SHARED_IMAP_PROCESSES = `
 service imap {
-  client_limit = 200
-  process_limit = 200
-  vsz_limit = 1G
+  service_count = 0
+  client_limit = 500
+  process_limit = 100
+  vsz_limit = 2G
 }
 `;
 
@@ -35,6 +36,8 @@ export interface BenchCluster {
   readonly backends: DovecotCluster;
   /** Pids of the three Dovecot masters (for CPU and memory of their process trees). */
   readonly masters: readonly number[];
+  /** Restarts the backends with `extraConfig` appended (mail stays); usherd reconnects per session. */
+  restartBackends(extraConfig: string): Promise<void>;
   readonly usherd: UsherdProcess;
   readonly plain: Endpoint;
   readonly tls: Endpoint;
@@ -84,17 +87,21 @@ export async function startBenchCluster(opts: { users: number; log: (line: strin
 
   try {
     opts.log(`starting 3 Dovecot backends on ${BACKEND_IPS.join(', ')} (${opts.users} users) in ${root}`);
-    backends = await startDovecotBackends({
-      root: join(root, 'backends'),
-      ips: BACKEND_IPS,
-      users: opts.users,
-      extraConfig: BACKEND_EXTRA_CONFIG,
-    });
-    const masters = backends.backends.map((b) => {
-      const [pid] = childrenMatching(b.configPath);
-      if (pid === undefined) throw new Error(`no Dovecot master found for ${b.configPath}`);
-      return pid;
-    });
+    let masters: number[] = [];
+    const startBackends = async (extraConfig: string) => {
+      backends = await startDovecotBackends({
+        root: join(root, 'backends'),
+        ips: BACKEND_IPS,
+        users: opts.users,
+        extraConfig,
+      });
+      masters = backends.backends.map((b) => {
+        const [pid] = childrenMatching(b.configPath);
+        if (pid === undefined) throw new Error(`no Dovecot master found for ${b.configPath}`);
+        return pid;
+      });
+    };
+    await startBackends('');
     const start = () => startUsherd({ root: join(root, 'usherd'), name: 'bench', config: usherdConfig(certDir) });
     usherd = await start();
     opts.log(`usherd pid ${usherd.pid} on ${USHER_IP}:${IMAP_PORT} (imap) and :${IMAPS_PORT} (imaps)`);
@@ -106,8 +113,17 @@ export async function startBenchCluster(opts: { users: number; log: (line: strin
     const placed = new Map<string, Endpoint>();
     const cluster: BenchCluster = {
       root,
-      backends,
-      masters,
+      get backends() {
+        return backends as DovecotCluster;
+      },
+      get masters() {
+        return masters;
+      },
+      async restartBackends(extraConfig) {
+        await backends?.stop();
+        backends = undefined;
+        await startBackends(extraConfig);
+      },
       get usherd() {
         return usherd as UsherdProcess;
       },

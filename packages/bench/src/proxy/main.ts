@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fmt } from '../measure.js';
 import { type ProxyBenchOptions, proxyArgSpec, proxyOptions } from './args.js';
-import { type BenchCluster, startBenchCluster } from './cluster.js';
+import { type BenchCluster, SHARED_IMAP_PROCESSES, startBenchCluster } from './cluster.js';
 import { type LoginLegResult, runLoginLeg, warmUsers } from './login-bench.js';
 import { measureIdleSessions } from './memory-bench.js';
 import { CLK_TCK, cpuMs, openFilesLimit, treeCpuMs, treeRssKiB } from './proc-stats.js';
@@ -23,13 +23,23 @@ function backendCpuMs(c: BenchCluster): number {
   return c.masters.reduce((sum, m) => sum + treeCpuMs(m), 0);
 }
 
-function legLine(name: string, r: LoginLegResult, extra: string): string {
+/**
+ * `serverMs`: CPU of usherd and the backends during the leg. What the box was busy with beyond that
+ * and the client belongs to other tenants, whose load skews the comparison.
+ */
+function legLine(name: string, r: LoginLegResult, serverMs: number, extra: string): string {
+  const capacityMs = r.seconds * 1000 * availableParallelism();
+  const ours = (r.clientCpuMsPerLogin * r.logins + serverMs) / capacityMs;
+  const others = Math.max(0, r.machineBusy - ours);
   return (
     `  ${name.padEnd(7)} ${fmt(r.perSecond).padStart(8)} logins/s  p50 ${ms(r.p50)}  p99 ${ms(r.p99)}  ` +
-    `${r.logins} logins, ${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}  ` +
-    `client CPU ${r.clientCpuMsPerLogin.toFixed(3)} ms/login  ${extra}  machine busy ${(r.machineBusy * 100).toFixed(0)}%`
+    `${r.logins} logins, ${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}\n` +
+    `          CPU per login: client ${r.clientCpuMsPerLogin.toFixed(3)} ms, ${extra}; ` +
+    `box busy ${pct(r.machineBusy)}, of which other processes ~${pct(others)}`
   );
 }
+
+const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
 
 async function loginPhase(c: BenchCluster, o: ProxyBenchOptions, s: Summary): Promise<void> {
   const users = c.backends.users;
@@ -37,7 +47,9 @@ async function loginPhase(c: BenchCluster, o: ProxyBenchOptions, s: Summary): Pr
   const leg = { clients: o.clients, users, password };
   const direct = (u: string) => c.direct(u);
   const proxied = () => c.plain;
-  log(`\n1-2. logins: ${o.clients} clients looping LOGIN + SELECT INBOX + LOGOUT on fresh connections, ${o.seconds} s each`);
+  log(
+    `\n1-2. logins: ${o.clients} clients looping LOGIN + SELECT INBOX + LOGOUT on fresh connections, ${o.seconds} s each`,
+  );
   log('  warming: every user once (creates Maildirs), then 2 s untimed each way');
   await warmUsers({ ...leg, endpointFor: direct });
   await runLoginLeg({ ...leg, seconds: 2, endpointFor: direct });
@@ -54,12 +66,13 @@ async function loginPhase(c: BenchCluster, o: ProxyBenchOptions, s: Summary): Pr
   const usherdPerLogin = (u2 - u1) / Math.max(1, p.logins);
   const backendDirect = (b1 - b0) / Math.max(1, d.logins);
   const backendProxied = (b2 - b1) / Math.max(1, p.logins);
-  log(legLine('direct', d, `backends CPU ${backendDirect.toFixed(3)} ms/login`));
+  log(legLine('direct', d, b1 - b0, `Dovecot ${backendDirect.toFixed(3)} ms`));
   log(
     legLine(
       'usherd',
       p,
-      `backends CPU ${backendProxied.toFixed(3)} ms/login  usherd CPU ${usherdPerLogin.toFixed(3)} ms/login`,
+      b2 - b1 + u2 - u1,
+      `Dovecot ${backendProxied.toFixed(3)} ms, usherd ${usherdPerLogin.toFixed(3)} ms`,
     ),
   );
   log(`  (CPU from /proc/<pid>/stat utime+stime, CLK_TCK ${CLK_TCK}; ${availableParallelism()} CPUs)`);
@@ -118,6 +131,8 @@ async function throughputPhase(c: BenchCluster, o: ProxyBenchOptions, s: Summary
 
 async function memoryPhase(c: BenchCluster, sessions: number, s: Summary): Promise<void> {
   log(`\n4. memory: usherd RSS before and after ${sessions} logged-in idle sessions (fresh usherd for each)`);
+  log('  restarting the backends with shared imap processes (service_count = 0, client_limit = 500)');
+  await c.restartBackends(SHARED_IMAP_PROCESSES);
   for (const mode of ['plain', 'tls'] as const) {
     const usherd = await c.restartUsherd();
     const r = await measureIdleSessions({

@@ -1,0 +1,76 @@
+/**
+ * What peers say to each other. The transport (in-memory or gRPC) moves these values; the
+ * gRPC transport maps them 1:1 onto proto/usher/v1/ring.proto. Users travel as packed columns
+ * (one typed array per field) so a million assignments are a handful of buffers, not a million objects.
+ */
+
+/** A hybrid logical clock value: wall ms, a counter for ties within one ms, and the node that made it. */
+export interface Hlc {
+  readonly ms: number;
+  readonly counter: number;
+  /** Node id ("ip:port") of the writer: the last tie-breaker, so every node orders versions alike. */
+  readonly node: string;
+}
+
+/** A host's full state with the version of its last change (last writer wins, by HLC). */
+export interface HostRecord {
+  readonly ip: string;
+  readonly tag: string;
+  readonly vhostCount: number;
+  readonly down: boolean;
+  /** Unix seconds of the last up/down change (Dovecot's last_updown_change). */
+  readonly lastUpdownChange: number;
+  readonly hostname: string;
+  /** A removed host is kept as a tombstone so an older "set" cannot resurrect it. */
+  readonly removed: boolean;
+  readonly version: Hlc;
+}
+
+/**
+ * User assignments, column-wise. Row i is (tags[tagIndex[i]], hashes[i]) -> hostIps[hostIndex[i]],
+ * refreshed at timestamps[i] (unix seconds). epochMs[i] is 0 for an assignment made by placement and the
+ * HLC wall time of the admin move / flush that made it otherwise: a newer epoch wins over an older one,
+ * equal epochs resolve to the lower backend IP (Dovecot's rule), timestamps merge by max.
+ */
+export interface UserBatch {
+  readonly tags: readonly string[];
+  readonly hostIps: readonly string[];
+  readonly tagIndex: Uint16Array;
+  readonly hashes: Uint32Array;
+  readonly hostIndex: Uint16Array;
+  readonly timestamps: Uint32Array;
+  readonly epochMs: Float64Array;
+}
+
+export type RingMessage =
+  /** First message on every link, both ways. */
+  | {
+      readonly kind: 'hello';
+      readonly from: string;
+      readonly protocol: number;
+      /** Members as the sender knows them ("ip:port"), so a joining node learns the ring. */
+      readonly members: readonly string[];
+      readonly hostsHash: number;
+      /** Per-bucket digests of the sender's user directory (see the ring's digest scheme). */
+      readonly bucketDigests: Uint32Array;
+    }
+  /** Full state for the buckets the receiver lacks (all buckets for an empty node). Sent in chunks. */
+  | { readonly kind: 'state'; readonly hosts: readonly HostRecord[]; readonly users: UserBatch; readonly buckets: readonly number[]; readonly last: boolean }
+  /** A flooded change: (origin, seq) identifies it ring-wide for de-duplication. */
+  | {
+      readonly kind: 'update';
+      readonly origin: string;
+      readonly seq: number;
+      readonly hosts: readonly HostRecord[];
+      readonly users: UserBatch;
+      /** Kick sessions of these user hashes except those on exceptHost[i] ("" = kick all): moves and conflicts. */
+      readonly kicks: readonly { readonly hash: number; readonly exceptHost: string }[];
+      /** Kick sessions by login username (admin USER-KICK). */
+      readonly kickUsers: readonly string[];
+    }
+  /** The sync token: goes rightwards round the ring; back at its origin, every peer has seen what came before it. */
+  | { readonly kind: 'sync'; readonly origin: string; readonly seq: number; readonly hostsHash: number }
+  /** Membership change flooded ring-wide. */
+  | { readonly kind: 'member'; readonly origin: string; readonly seq: number; readonly node: string; readonly removed: boolean }
+  | { readonly kind: 'ping'; readonly sentMs: number }
+  | { readonly kind: 'pong'; readonly sentMs: number };
