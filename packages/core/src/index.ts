@@ -1,3 +1,4 @@
+export * from './cluster/index.js';
 export * from './directory/user-directory.js';
 export * from './errors/usher-error.js';
 export * from './hash/md5.js';

@@ -1,2 +1,11 @@
+export * from './errors.js';
+export * from './flood.js';
+export * from './memory-transport.js';
 export * from './messages.js';
+export type { ResetHostUsersResult } from './ring-admin.js';
+export { RingNode } from './ring-node.js';
+export * from './ring-options.js';
+export * from './scheduler.js';
+export * from './topology.js';
 export * from './transport.js';
+export * from './sim/index.js';

@@ -9,11 +9,11 @@ import { parseArgs } from 'node:util';
 import { fmt } from '../measure.js';
 import { type ProxyBenchOptions, proxyArgSpec, proxyOptions } from './args.js';
 import { type BenchCluster, SHARED_IMAP_PROCESSES, startBenchCluster } from './cluster.js';
-import { type LoginLegResult, runLoginLeg, warmUsers } from './login-bench.js';
+import { compareLogins, type LoginPathResult, warmPath, warmUsers } from './login-bench.js';
 import { measureIdleSessions } from './memory-bench.js';
-import { CLK_TCK, cpuMs, openFilesLimit, treeCpuMs, treeRssKiB } from './proc-stats.js';
+import { CLK_TCK, cpuMs, cpuTimes, openFilesLimit, treeCpuMs, treeRssKiB } from './proc-stats.js';
 import { kib, ms, ratio, Summary, verdict } from './report.js';
-import { appendMessage, fetchLeg, makeMessage } from './throughput-bench.js';
+import { appendMessage, type FetchResult, fetchLeg, makeMessage } from './throughput-bench.js';
 
 const USERS = 1000;
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -23,62 +23,57 @@ function backendCpuMs(c: BenchCluster): number {
   return c.masters.reduce((sum, m) => sum + treeCpuMs(m), 0);
 }
 
-/**
- * `serverMs`: CPU of usherd and the backends during the leg. What the box was busy with beyond that
- * and the client belongs to other tenants, whose load skews the comparison.
- */
-function legLine(name: string, r: LoginLegResult, serverMs: number, extra: string): string {
-  const capacityMs = r.seconds * 1000 * availableParallelism();
-  const ours = (r.clientCpuMsPerLogin * r.logins + serverMs) / capacityMs;
-  const others = Math.max(0, r.machineBusy - ours);
+const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
+
+function pathLine(name: string, r: LoginPathResult, cpu: string): string {
   return (
     `  ${name.padEnd(7)} ${fmt(r.perSecond).padStart(8)} logins/s  p50 ${ms(r.p50)}  p99 ${ms(r.p99)}  ` +
     `${r.logins} logins, ${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}\n` +
-    `          CPU per login: client ${r.clientCpuMsPerLogin.toFixed(3)} ms, ${extra}; ` +
-    `box busy ${pct(r.machineBusy)}, of which other processes ~${pct(others)}`
+    `          CPU per login: client ${r.clientCpuMsPerLogin.toFixed(3)} ms, ${cpu}; ` +
+    `box busy ${pct(r.machineBusy)}, of which other processes ~${pct(r.othersBusy)}`
   );
 }
 
-const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
-
 async function loginPhase(c: BenchCluster, o: ProxyBenchOptions, s: Summary): Promise<void> {
-  const users = c.backends.users;
-  const password = c.backends.password;
-  const leg = { clients: o.clients, users, password };
+  const load = { clients: o.clients, users: c.backends.users, password: c.backends.password };
   const direct = (u: string) => c.direct(u);
   const proxied = () => c.plain;
   log(
-    `\n1-2. logins: ${o.clients} clients looping LOGIN + SELECT INBOX + LOGOUT on fresh connections, ${o.seconds} s each`,
+    `\n1-2. logins: ${o.clients} clients looping LOGIN + SELECT INBOX + LOGOUT on fresh connections, ` +
+      `${o.seconds} s per path in alternating slices`,
   );
   log('  warming: every user once (creates Maildirs), then 2 s untimed each way');
-  await warmUsers({ ...leg, endpointFor: direct });
-  await runLoginLeg({ ...leg, seconds: 2, endpointFor: direct });
-  await runLoginLeg({ ...leg, seconds: 2, endpointFor: proxied });
+  await warmUsers(load, direct);
+  await warmPath(load, 2, direct);
+  await warmPath(load, 2, proxied);
 
   const pid = c.usherd.pid;
-  const b0 = backendCpuMs(c);
-  const d = await runLoginLeg({ ...leg, seconds: o.seconds, endpointFor: direct });
-  const b1 = backendCpuMs(c);
-  const u1 = cpuMs(pid);
-  const p = await runLoginLeg({ ...leg, seconds: o.seconds, endpointFor: proxied });
-  const u2 = cpuMs(pid);
-  const b2 = backendCpuMs(c);
-  const usherdPerLogin = (u2 - u1) / Math.max(1, p.logins);
-  const backendDirect = (b1 - b0) / Math.max(1, d.logins);
-  const backendProxied = (b2 - b1) / Math.max(1, p.logins);
-  log(legLine('direct', d, b1 - b0, `Dovecot ${backendDirect.toFixed(3)} ms`));
+  const t0 = cpuTimes(pid);
+  const r = await compareLogins({
+    load,
+    seconds: o.seconds,
+    direct,
+    proxied,
+    backendCpuMs: () => backendCpuMs(c),
+    usherdCpuMs: () => cpuMs(pid),
+  });
+  const t1 = cpuTimes(pid);
+  // usherd is idle during the direct slices, so the whole run's split is the proxied logins' split
+  const kernel = (t1.sysMs - t0.sysMs) / Math.max(1, t1.sysMs - t0.sysMs + t1.userMs - t0.userMs);
+  const d = r.direct;
+  const p = r.proxied;
+  log(pathLine('direct', d, `Dovecot ${r.backendMsDirect.toFixed(3)} ms`));
   log(
-    legLine(
+    pathLine(
       'usherd',
       p,
-      b2 - b1 + u2 - u1,
-      `Dovecot ${backendProxied.toFixed(3)} ms, usherd ${usherdPerLogin.toFixed(3)} ms`,
+      `Dovecot ${r.backendMsProxied.toFixed(3)} ms, usherd ${r.usherdMs.toFixed(3)} ms (${pct(kernel)} in the kernel)`,
     ),
   );
   log(`  (CPU from /proc/<pid>/stat utime+stime, CLK_TCK ${CLK_TCK}; ${availableParallelism()} CPUs)`);
   const rateRatio = p.perSecond / d.perSecond;
   s.add({
-    measure: 'logins/s (50 clients)',
+    measure: `logins/s (${o.clients} clients)`,
     usher: fmt(p.perSecond),
     direct: fmt(d.perSecond),
     ratio: ratio(rateRatio),
@@ -89,10 +84,10 @@ async function loginPhase(c: BenchCluster, o: ProxyBenchOptions, s: Summary): Pr
   s.add({ measure: 'login latency p99', usher: ms(p.p99), direct: ms(d.p99), ratio: ratio(p.p99 / d.p99) });
   s.add({
     measure: 'usherd CPU per login',
-    usher: ms(usherdPerLogin),
-    direct: `(Dovecot ${ms(backendDirect)})`,
+    usher: ms(r.usherdMs),
+    direct: `(Dovecot ${ms(r.backendMsDirect)})`,
     target: '<= 0.25 ms',
-    verdict: verdict(usherdPerLogin <= 0.25),
+    verdict: verdict(r.usherdMs <= 0.25),
   });
   if (d.errors + p.errors > 0) s.add({ measure: 'login errors', usher: String(p.errors), direct: String(d.errors) });
 }
@@ -103,14 +98,25 @@ async function throughputPhase(c: BenchCluster, o: ProxyBenchOptions, s: Summary
   const size = Math.round(o.sizeMb * MIB);
   log(`\n3. throughput: UID FETCH BODY.PEEK[] of one ${o.sizeMb} MiB message, ${o.fetches} times each way`);
   const uid = await appendMessage(c.direct(user), user, password, makeMessage(size));
-  const d = await fetchLeg(c.direct(user), user, password, uid, size, o.fetches);
-  const p = await fetchLeg(c.plain, user, password, uid, size, o.fetches);
-  const t = await fetchLeg(c.tls, user, password, uid, size, o.fetches);
-  const line = (name: string, bps: number, secs: number[]) =>
-    `  ${name.padEnd(14)} ${(bps / MIB).toFixed(0).padStart(6)} MiB/s  (${secs.map((x) => `${(x * 1000).toFixed(0)}`).join(', ')} ms)`;
-  log(line('direct', d.bytesPerSecond, d.seconds));
-  log(line('usherd', p.bytesPerSecond, p.seconds));
-  log(line('usherd imaps', t.bytesPerSecond, t.seconds));
+  const client = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const pid = c.usherd.pid;
+  const probes = { client, Dovecot: () => backendCpuMs(c), usherd: () => cpuMs(pid) };
+  const d = await fetchLeg(c.direct(user), user, password, uid, size, o.fetches, probes);
+  const p = await fetchLeg(c.plain, user, password, uid, size, o.fetches, probes);
+  const t = await fetchLeg(c.tls, user, password, uid, size, o.fetches, probes);
+  const line = (name: string, r: FetchResult) =>
+    `  ${name.padEnd(13)} ${(r.bytesPerSecond / MIB).toFixed(0).padStart(5)} MiB/s  ` +
+    `(${r.seconds.map((x) => `${(x * 1000).toFixed(0)}`).join(', ')} ms)  CPU ms per MiB: ` +
+    Object.entries(r.cpuMsPerMiB)
+      .filter(([k, v]) => k !== 'usherd' || v > 0.005)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ');
+  log(line('direct', d));
+  log(line('usherd', p));
+  log(line('usherd imaps', t));
   const r = p.bytesPerSecond / d.bytesPerSecond;
   const mibs = (bps: number) => `${(bps / MIB).toFixed(0)} MiB/s`;
   s.add({
@@ -131,9 +137,9 @@ async function throughputPhase(c: BenchCluster, o: ProxyBenchOptions, s: Summary
 
 async function memoryPhase(c: BenchCluster, sessions: number, s: Summary): Promise<void> {
   log(`\n4. memory: usherd RSS before and after ${sessions} logged-in idle sessions (fresh usherd for each)`);
-  log('  restarting the backends with shared imap processes (service_count = 0, client_limit = 500)');
-  await c.restartBackends(SHARED_IMAP_PROCESSES);
+  log('  backends restarted for each run, with shared imap processes (service_count = 0, client_limit = 500)');
   for (const mode of ['plain', 'tls'] as const) {
+    await c.restartBackends(SHARED_IMAP_PROCESSES);
     const usherd = await c.restartUsherd();
     const r = await measureIdleSessions({
       endpoint: mode === 'plain' ? c.plain : c.tls,
@@ -147,7 +153,8 @@ async function memoryPhase(c: BenchCluster, sessions: number, s: Summary): Promi
     log(
       `  ${mode.padEnd(5)} ${r.sessions} sessions opened in ${r.openSeconds.toFixed(1)} s (${r.failures} failed` +
         `${r.firstError ? `, first: ${r.firstError}` : ''}); usherd RSS ${fmt(r.rssBeforeKiB)} KiB -> ` +
-        `${fmt(r.rssAfterKiB)} KiB = ${kib(r.perSessionKiB)}/session; Dovecot backends ${kib(r.backendPerSessionKiB)}/session`,
+        `${fmt(r.rssAfterKiB)} KiB = ${kib(r.perSessionKiB)}/session (second half alone ${kib(r.marginalKiB)}/session); ` +
+        `Dovecot backends ${kib(r.backendPerSessionKiB)}/session`,
     );
     s.add({
       measure: `memory per idle ${mode === 'plain' ? 'plain' : 'TLS'} session (${r.sessions})`,
@@ -166,6 +173,7 @@ export function sessionCap(limit: number): number {
 
 export async function runProxyBench(o: ProxyBenchOptions): Promise<void> {
   const limit = openFilesLimit();
+  log(`proxy bench: node ${process.version}, ${availableParallelism()} CPUs, open-files limit ${limit}`);
   let sessions = o.sessions;
   if (o.phases.has('memory') && sessions > sessionCap(limit)) {
     sessions = sessionCap(limit);
@@ -186,7 +194,6 @@ export async function runProxyBench(o: ProxyBenchOptions): Promise<void> {
   process.on('SIGTERM', onSignal);
   const summary = new Summary();
   try {
-    log(`proxy bench: node ${process.version}, ${availableParallelism()} CPUs, open-files limit ${limit}`);
     cluster = await startBenchCluster({ users: USERS, log });
     if (o.phases.has('login')) await loginPhase(cluster, o, summary);
     if (o.phases.has('throughput')) await throughputPhase(cluster, o, summary);

@@ -22,8 +22,12 @@ export interface IdleResult {
   firstError: string | undefined;
   openSeconds: number;
   rssBeforeKiB: number;
+  rssHalfKiB: number;
   rssAfterKiB: number;
+  /** (RSS with all sessions - RSS before) / sessions: fixed costs of the first sessions included. */
   perSessionKiB: number;
+  /** RSS slope over the second half only: what one more session costs once the process is warm. */
+  marginalKiB: number;
   backendPerSessionKiB: number;
 }
 
@@ -54,9 +58,9 @@ export async function measureIdleSessions(opts: IdleOptions): Promise<IdleResult
   let failures = 0;
   let firstError: string | undefined;
   let next = 0;
-  const t0 = performance.now();
-  const opener = async (): Promise<void> => {
-    for (let i = next++; i < opts.sessions; i = next++) {
+  let openMs = 0;
+  const opener = async (upTo: number): Promise<void> => {
+    for (let i = next++; i < upTo; i = next++) {
       let c: ImapConn | undefined;
       try {
         c = await ImapConn.open(opts.endpoint, 60_000);
@@ -69,9 +73,19 @@ export async function measureIdleSessions(opts: IdleOptions): Promise<IdleResult
       }
     }
   };
-  await Promise.all(Array.from({ length: opts.concurrency }, opener));
-  const openSeconds = (performance.now() - t0) / 1000;
-  await sleep(settle);
+  const openUpTo = async (upTo: number) => {
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: opts.concurrency }, () => opener(upTo)));
+    openMs += performance.now() - t0;
+    // each opener overshot by one index it did not use; the next batch starts right after this one
+    next = upTo;
+    await sleep(settle);
+  };
+  const half = Math.floor(opts.sessions / 2);
+  await openUpTo(half);
+  const openHalf = open.length;
+  const rssHalfKiB = rssKiB(opts.pid);
+  await openUpTo(opts.sessions);
   const rssAfterKiB = rssKiB(opts.pid);
   const backendAfter = opts.backendRssKiB();
 
@@ -82,10 +96,12 @@ export async function measureIdleSessions(opts: IdleOptions): Promise<IdleResult
     sessions: open.length,
     failures,
     firstError,
-    openSeconds,
+    openSeconds: openMs / 1000,
     rssBeforeKiB,
+    rssHalfKiB,
     rssAfterKiB,
     perSessionKiB: (rssAfterKiB - rssBeforeKiB) / n,
+    marginalKiB: (rssAfterKiB - rssHalfKiB) / Math.max(1, open.length - openHalf),
     backendPerSessionKiB: (backendAfter - backendBefore) / n,
   };
 }

@@ -32,6 +32,12 @@ export function cpuMs(pid: number): number {
   return f ? ((num(f, 14) + num(f, 15)) * 1000) / CLK_TCK : 0;
 }
 
+/** utime and stime of one process in ms (0 if it is gone). */
+export function cpuTimes(pid: number): { userMs: number; sysMs: number } {
+  const f = statFields(pid);
+  return f ? { userMs: (num(f, 14) * 1000) / CLK_TCK, sysMs: (num(f, 15) * 1000) / CLK_TCK } : { userMs: 0, sysMs: 0 };
+}
+
 /** VmRSS of one process in KiB (0 if it is gone). */
 export function rssKiB(pid: number): number {
   try {

@@ -36,7 +36,12 @@ export interface FetchResult {
   /** Seconds of each timed FETCH, send to tagged OK. */
   seconds: number[];
   bytesPerSecond: number;
+  /** CPU ms per MiB moved during the timed FETCHes, per probe (e.g. client, Dovecot, usherd). */
+  cpuMsPerMiB: Record<string, number>;
 }
+
+/** Cumulative CPU ms of some process(es), read before and after the timed FETCHes. */
+export type CpuProbes = Record<string, () => number>;
 
 /**
  * One logged-in connection; one untimed FETCH to warm caches, then `times` timed `UID FETCH BODY.PEEK[]`
@@ -49,13 +54,16 @@ export async function fetchLeg(
   uid: number,
   size: number,
   times: number,
+  probes: CpuProbes = {},
 ): Promise<FetchResult> {
   const conn = await ImapConn.open(ep, 120_000);
   try {
     await conn.login(user, password);
     await conn.ok('EXAMINE INBOX');
     const seconds: number[] = [];
+    let cpu0: Record<string, number> = {};
     for (let i = 0; i <= times; i++) {
+      if (i === 1) cpu0 = readProbes(probes);
       const before = conn.literalBytes;
       const t0 = performance.now();
       await conn.ok(`UID FETCH ${uid} BODY.PEEK[]`);
@@ -64,10 +72,19 @@ export async function fetchLeg(
         throw new Error(`FETCH returned ${conn.literalBytes - before} bytes, expected ${size}`);
       if (i > 0) seconds.push(secs);
     }
+    const cpu1 = readProbes(probes);
     await conn.logout();
     const total = seconds.reduce((a, b) => a + b, 0);
-    return { seconds, bytesPerSecond: (size * times) / total };
+    const mib = (size * times) / 2 ** 20;
+    const cpuMsPerMiB = Object.fromEntries(
+      Object.keys(probes).map((k) => [k, ((cpu1[k] ?? 0) - (cpu0[k] ?? 0)) / mib]),
+    );
+    return { seconds, bytesPerSecond: (size * times) / total, cpuMsPerMiB };
   } finally {
     conn.destroy();
   }
+}
+
+function readProbes(probes: CpuProbes): Record<string, number> {
+  return Object.fromEntries(Object.entries(probes).map(([k, f]) => [k, f()]));
 }

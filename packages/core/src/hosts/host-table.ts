@@ -119,6 +119,14 @@ export class HostTable {
     return this.replace(host, { ...host, down, lastUpdownChange: Math.max(host.lastUpdownChange, nowSecs) });
   }
 
+  /** Sets or clears (undefined) the name a host was configured by; `set` can only add one. */
+  setHostname(ip: IpAddress | string, hostname: string | undefined): Host {
+    const host = this.mustGet(ip);
+    if (host.hostname === hostname) return host;
+    const { hostname: _old, ...rest } = host;
+    return this.replace(host, hostname === undefined ? rest : { ...rest, hostname });
+  }
+
   remove(ip: IpAddress | string): Host | undefined {
     const host = this.get(ip);
     if (!host) return undefined;

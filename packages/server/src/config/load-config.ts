@@ -22,6 +22,20 @@ export interface UsherConfig {
   readonly nodeName: string;
   readonly directorServers: string;
   readonly directorMailServers: string;
+  readonly ring: {
+    readonly address: string;
+    readonly port: number;
+    readonly sslCa: string;
+    readonly sslCert: string;
+    readonly sslKey: string;
+    readonly insecure: boolean;
+    readonly pingIntervalMs: number;
+    readonly pingTimeoutMs: number;
+    readonly syncTimeoutMs: number;
+    readonly userKickDelayMs: number;
+    readonly maxParallelMoves: number;
+    readonly maxParallelKicks: number;
+  };
   readonly userExpireSecs: number;
   readonly usernameHash: string;
   readonly masterSeparator: string;
@@ -99,6 +113,20 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, unk
     nodeName: get('node_name'),
     directorServers: get('director_servers'),
     directorMailServers: get('director_mail_servers'),
+    ring: {
+      address: get('director_ring_address'),
+      port: get('director_ring_port'),
+      sslCa: stripLt(get('director_ring_ssl_ca')),
+      sslCert: stripLt(get('director_ring_ssl_cert')),
+      sslKey: stripLt(get('director_ring_ssl_key')),
+      insecure: get('director_ring_insecure'),
+      pingIntervalMs: ms('director_ring_ping_interval'),
+      pingTimeoutMs: ms('director_ring_ping_timeout'),
+      syncTimeoutMs: ms('director_ring_sync_timeout'),
+      userKickDelayMs: ms('director_user_kick_delay'),
+      maxParallelMoves: get('director_max_parallel_moves'),
+      maxParallelKicks: get('director_max_parallel_kicks'),
+    },
     userExpireSecs,
     usernameHash: get('director_username_hash'),
     masterSeparator: get('auth_master_user_separator'),

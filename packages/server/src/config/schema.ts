@@ -45,6 +45,54 @@ export const schema = {
     format: String,
     default: '',
   },
+  director_ring_address: {
+    doc: 'Address this node listens on for ring peers (its id is address:port; it must be in director_servers).',
+    format: String,
+    default: '',
+  },
+  director_ring_port: {
+    doc: 'Ring (gRPC) port; also the default port of director_servers entries.',
+    format: 'port',
+    default: 9090,
+  },
+  director_ring_ssl_ca: {
+    doc: 'Cluster CA (PEM) that signs every ring peer certificate.',
+    format: String,
+    default: '',
+  },
+  director_ring_ssl_cert: {
+    doc: "This node's ring certificate (PEM; SAN IP = director_ring_address).",
+    format: String,
+    default: '',
+  },
+  director_ring_ssl_key: { doc: 'Key of director_ring_ssl_cert.', format: String, default: '' },
+  director_ring_insecure: {
+    doc: 'Run the ring without TLS or peer authentication. Only for labs; never on a shared network.',
+    format: Boolean,
+    default: false,
+  },
+  director_ring_ping_interval: { doc: 'Ring liveness ping interval.', format: 'dovecot-time', default: '1 secs' },
+  director_ring_ping_timeout: {
+    doc: 'A ring peer silent this long is considered gone; its neighbours re-link around it.',
+    format: 'dovecot-time',
+    default: '5 secs',
+  },
+  director_ring_sync_timeout: {
+    doc: 'Admin changes fail if the ring has not synced within this time.',
+    format: 'dovecot-time',
+    default: '30 secs',
+  },
+  director_user_kick_delay: {
+    doc: "After a move has kicked the user's sessions everywhere, wait this long before logins continue.",
+    format: 'dovecot-time',
+    default: '2 secs',
+  },
+  director_max_parallel_moves: {
+    doc: 'Concurrent moves during a flush (HOST-RESET-USERS).',
+    format: 'nat',
+    default: 100,
+  },
+  director_max_parallel_kicks: { doc: 'Concurrent admin kicks.', format: 'nat', default: 100 },
   director_mail_servers: {
     doc: 'Backends: IP, hostname, IP1-IP2 range, each optionally @tag (Dovecot syntax).',
     format: String,

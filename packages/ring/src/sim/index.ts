@@ -1,0 +1,3 @@
+export * from './recording-kicks.js';
+export * from './session-checker.js';
+export * from './simulation.js';
