@@ -27,15 +27,19 @@ export interface AntiEntropyOptions {
   readonly isReady: () => boolean;
   readonly becameReady: () => void;
   readonly memberSeen: (node: string) => void;
-  readonly applyHosts: (records: readonly HostRecord[], wholeTable: boolean) => void;
+  /** Returns the records that won here. */
+  readonly applyHosts: (records: readonly HostRecord[], wholeTable: boolean) => HostRecord[];
   readonly applyUsers: (batch: UserBatch, collectLearned: number) => UserMergeResult;
   /**
    * Few users learned from one peer: flood them to the rest of the ring (not back to `source`),
    * with kicks for the moves among them (made where we could not see them, e.g. across a partition).
    */
   readonly floodLearned: (
-    batches: UserBatch[],
-    kicks: { hash: number; exceptHost: string }[],
+    learned: {
+      readonly hosts: HostRecord[];
+      readonly users: UserBatch[];
+      readonly kicks: { hash: number; exceptHost: string }[];
+    },
     source: PeerLink,
   ) => void;
 }
@@ -99,7 +103,7 @@ export class AntiEntropy {
 
   onState(pl: PeerLink, m: State): void {
     const ex = pl.exchange;
-    if (m.hosts.length > 0) this.o.applyHosts(m.hosts, true);
+    if (m.hosts.length > 0) ex.learnedHosts.push(...this.o.applyHosts(m.hosts, true));
     const room = Math.max(0, this.o.floodLearnedMax - ex.learnedRows);
     const r = this.o.applyUsers(m.users, ex.learnedOverflow ? 0 : room);
     ex.learnedRows += r.changed;
@@ -107,22 +111,26 @@ export class AntiEntropy {
     else if (r.learned && r.learned.hashes.length > 0) ex.learned.push(r.learned);
     for (const hc of r.hostChanges) ex.learnedKicks.push({ hash: hc.hash, exceptHost: hc.toIp });
     if (!m.last) return;
-    const learned = ex.learned;
+    const users = ex.learned;
     const kicks = ex.learnedKicks;
+    const hosts = ex.learnedHosts;
     const overflow = ex.learnedOverflow;
     ex.receiving = false;
     ex.learned = [];
     ex.learnedKicks = [];
+    ex.learnedHosts = [];
     ex.learnedRows = 0;
     ex.learnedOverflow = false;
-    if (!this.o.isReady()) this.o.becameReady();
+    const wasReady = this.o.isReady();
+    if (!wasReady) this.o.becameReady();
     if (overflow) {
       for (const other of this.o.links()) {
         if (other !== pl && !other.exchange.receiving && !other.exchange.deferred) this.sendHello(other);
       }
-    } else if (learned.length > 0) {
-      this.o.floodLearned(learned, kicks, pl);
     }
+    // a node that just filled up learned what its neighbours already hold: nothing to spread
+    const spread = { hosts: wasReady ? hosts : [], users: overflow ? [] : users, kicks: overflow ? [] : kicks };
+    if (spread.hosts.length > 0 || spread.users.length > 0 || spread.kicks.length > 0) this.o.floodLearned(spread, pl);
   }
 
   private sendHello(pl: PeerLink): void {

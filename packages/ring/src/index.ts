@@ -6,6 +6,6 @@ export type { ResetHostUsersResult } from './ring-admin.js';
 export { RingNode } from './ring-node.js';
 export * from './ring-options.js';
 export * from './scheduler.js';
+export * from './sim/index.js';
 export * from './topology.js';
 export * from './transport.js';
-export * from './sim/index.js';

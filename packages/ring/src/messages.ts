@@ -55,7 +55,13 @@ export type RingMessage =
       readonly bucketDigests: Uint32Array;
     }
   /** Full state for the buckets the receiver lacks (all buckets for an empty node). Sent in chunks. */
-  | { readonly kind: 'state'; readonly hosts: readonly HostRecord[]; readonly users: UserBatch; readonly buckets: readonly number[]; readonly last: boolean }
+  | {
+      readonly kind: 'state';
+      readonly hosts: readonly HostRecord[];
+      readonly users: UserBatch;
+      readonly buckets: readonly number[];
+      readonly last: boolean;
+    }
   /** A flooded change: (origin, seq) identifies it ring-wide for de-duplication. */
   | {
       readonly kind: 'update';
@@ -71,6 +77,12 @@ export type RingMessage =
   /** The sync token: goes rightwards round the ring; back at its origin, every peer has seen what came before it. */
   | { readonly kind: 'sync'; readonly origin: string; readonly seq: number; readonly hostsHash: number }
   /** Membership change flooded ring-wide. */
-  | { readonly kind: 'member'; readonly origin: string; readonly seq: number; readonly node: string; readonly removed: boolean }
+  | {
+      readonly kind: 'member';
+      readonly origin: string;
+      readonly seq: number;
+      readonly node: string;
+      readonly removed: boolean;
+    }
   | { readonly kind: 'ping'; readonly sentMs: number }
   | { readonly kind: 'pong'; readonly sentMs: number };

@@ -1,4 +1,4 @@
-import type { UserBatch } from '@usher/core';
+import type { HostRecord, UserBatch } from '@usher/core';
 import type { RingMessage } from './messages.js';
 import type { RingLog } from './ring-options.js';
 import type { Cancel, Scheduler } from './scheduler.js';
@@ -20,6 +20,8 @@ export interface ExchangeState {
   learned: UserBatch[];
   /** Moves among what we learned: the ring must kick them as the flood spreads them. */
   learnedKicks: { hash: number; exceptHost: string }[];
+  /** Host records that won here: the rest of the ring may lack them too. */
+  learnedHosts: HostRecord[];
 }
 
 /** One open link and what the ring keeps about it. */
@@ -41,6 +43,7 @@ export class PeerLink {
     learnedOverflow: false,
     learned: [],
     learnedKicks: [],
+    learnedHosts: [],
   };
   pingTimer: Cancel | undefined;
 
@@ -266,7 +269,8 @@ export class PeerLinks {
     for (const pl of this.open) if (pl.direction === 'inbound') lefts.add(pl.peer);
     if (lefts.size < 2) return undefined;
     let best: string | undefined;
-    for (const p of lefts) if (best === undefined || this.topology.stepsLeft(p) < this.topology.stepsLeft(best)) best = p;
+    for (const p of lefts)
+      if (best === undefined || this.topology.stepsLeft(p) < this.topology.stepsLeft(best)) best = p;
     return best;
   }
 }

@@ -111,8 +111,9 @@ export class RingCore {
       memberSeen: (node) => this.links.memberSeen(node),
       applyHosts: (records, wholeTable) => this.applyHosts(records, wholeTable),
       applyUsers: (batch, collect) => this.applyUsers(batch, collect, true),
-      floodLearned: (batches, kicks, source) => {
-        batches.forEach((users, i) => this.floodUpdate(i === 0 ? { users, kicks } : { users }, source));
+      floodLearned: ({ hosts, users, kicks }, source) => {
+        this.floodUpdate({ hosts, users: users[0], kicks }, source);
+        for (const more of users.slice(1)) this.floodUpdate({ users: more }, source);
       },
     });
   }
@@ -175,13 +176,15 @@ export class RingCore {
     for (const pl of this.links.links()) pl.send(m);
   }
 
-  applyHosts(records: readonly HostRecord[], wholeTable: boolean): void {
+  /** Merge host records from a peer; returns those that won here. */
+  applyHosts(records: readonly HostRecord[], wholeTable: boolean): HostRecord[] {
     const before = this.state.hosts.version;
     const r = this.state.mergeHosts(records, this.o.scheduler.now(), { wholeTable });
     for (const { record, error } of r.rejected) {
       this.o.log.warn('ring: host record rejected', { ip: record.ip, code: error.code, ...error.context });
     }
     if (this.state.hosts.version !== before) this.hostsChanged();
+    return r.applied;
   }
 
   /** A local or remote host change: it settles after one of our sync rounds; logins may re-check now. */
@@ -299,7 +302,8 @@ export class RingCore {
     this.exchange.linkUp(pl);
     // tell the ring this member is alive: a left neighbour that skipped it links to it again
     if (pl.direction === 'inbound') this.floodMember(pl.peer, false);
-    if (pl === this.links.right || pl.direction === 'outbound') this.sync.relinked();
+    // our only outbound link is the one to our right: the token path changed
+    if (pl.direction === 'outbound') this.sync.relinked();
   }
 
   private linkDown(pl: PeerLink): void {

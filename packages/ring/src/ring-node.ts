@@ -1,6 +1,6 @@
 import type { ClusterState, HostInput, Route, Router } from '@usher/core';
 import { RingError } from './errors.js';
-import { RingAdmin, type ResetHostUsersResult } from './ring-admin.js';
+import { type ResetHostUsersResult, RingAdmin } from './ring-admin.js';
 import { RingCore } from './ring-core.js';
 import type { PeerStatus, RingNodeOptions, RingStatus } from './ring-options.js';
 import { RingRouter } from './ring-router.js';

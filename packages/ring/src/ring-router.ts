@@ -92,13 +92,15 @@ export class RingRouter implements Router {
     if (slot >= 0) {
       const host = hosts.byHostId(users.directory.hostOf(slot));
       if (host) {
-        const placed = settled.lookup(hash, tag);
         // near expiry a peer may already have dropped the user and place it anew elsewhere:
         // move it to where placement says, ring-wide, rather than extend a mapping others may not share
-        if (users.directory.expiresAt(slot) - now <= this.nearExpirySecs && placed && placed.id !== host.id) {
-          if (settled.mustWait(hash, tag)) return 'host change in flight';
-          void core.move(tag, hash, placed, true);
-          return 'user is being moved';
+        if (users.directory.expiresAt(slot) - now <= this.nearExpirySecs) {
+          const placed = settled.lookup(hash, tag);
+          if (placed && placed.id !== host.id) {
+            if (settled.mustWait(hash, tag)) return 'host change in flight';
+            void core.move(tag, hash, placed, true);
+            return 'user is being moved';
+          }
         }
         if (users.directory.timestampOf(slot) < now) {
           users.directory.refreshSlot(slot, now);

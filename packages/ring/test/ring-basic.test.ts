@@ -21,13 +21,23 @@ describe('ring basics', () => {
       expect(st.alone).toBe(false);
       expect(st.peers.filter((p) => p.roles.includes('right'))).toHaveLength(1);
     }
-    expect(sim.node(sim.ids[0] as string).status().peers.find((p) => p.roles.includes('right'))?.node).toBe(sim.ids[1]);
-    expect(sim.node(sim.ids[3] as string).status().peers.find((p) => p.roles.includes('right'))?.node).toBe(sim.ids[0]);
+    expect(
+      sim
+        .node(sim.ids[0] as string)
+        .status()
+        .peers.find((p) => p.roles.includes('right'))?.node,
+    ).toBe(sim.ids[1]);
+    expect(
+      sim
+        .node(sim.ids[3] as string)
+        .status()
+        .peers.find((p) => p.roles.includes('right'))?.node,
+    ).toBe(sim.ids[0]);
     await sim.stopAll();
   });
 
-  it('routes one user to one backend through every node', async () => {
-    const sim = await ring(5);
+  it.each([3, 8, 16])('routes one user to one backend through every node (%i nodes)', async (n) => {
+    const sim = await ring(n);
     const backends = new Set<string>();
     for (const id of sim.ids) backends.add((await sim.run(sim.route(id, 'alice@example.com'))).backend);
     expect(backends.size).toBe(1);
@@ -35,6 +45,41 @@ describe('ring basics', () => {
     expect(sim.converged(), sim.divergence()).toBe(true);
     for (const id of sim.ids) expect(sim.node(id).assignment(sim.hash('alice@example.com'), '')).toBe([...backends][0]);
     expect(sim.checker.violations).toEqual([]);
+    await sim.stopAll();
+  });
+
+  it('a newcomer between two nodes is linked in: its left learns of it and links to it', async () => {
+    const ids = ['127.0.1.1:9090', '127.0.1.2:9090', '127.0.1.3:9090', '127.0.1.4:9090'];
+    const newcomer = '127.0.1.3:9090';
+    const sim = new RingSimulation({
+      nodes: ids,
+      backends: BACKENDS,
+      seed: 4,
+      // the running ring has never heard of the newcomer; only the newcomer knows everyone
+      membersOf: (id) => (id === newcomer ? ids : ids.filter((m) => m !== newcomer)),
+    });
+    await sim.start(ids.filter((id) => id !== newcomer));
+    await sim.until(() => sim.liveIds().every((id) => sim.node(id).status().ready), 10_000);
+    for (let i = 0; i < 30; i++) await sim.run(sim.route('127.0.1.1:9090', `n${i}`));
+    await sim.advance(500);
+    const right = (id: string) =>
+      sim
+        .node(id)
+        .status()
+        .peers.find((p) => p.roles.includes('right'))?.node;
+    expect(right('127.0.1.2:9090')).toBe('127.0.1.4:9090');
+    await sim.start([newcomer]);
+    expect(await sim.until(() => right('127.0.1.2:9090') === newcomer, 5000)).toBe(true);
+    expect(right(newcomer)).toBe('127.0.1.4:9090');
+    expect(await sim.until(() => sim.converged(), 5000)).toBe(true);
+    expect(sim.node(newcomer).state.users.size).toBe(30);
+    for (const id of ids)
+      expect(
+        sim
+          .node(id)
+          .status()
+          .peers.map((p) => p.node),
+      ).toContain(newcomer === id ? ids[0] : newcomer);
     await sim.stopAll();
   });
 });

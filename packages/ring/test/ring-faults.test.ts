@@ -13,7 +13,10 @@ async function ring(n: number, seed = 11) {
 }
 
 function rightOf(sim: RingSimulation, id: string): string | undefined {
-  return sim.node(id).status().peers.find((p) => p.roles.includes('right') && p.state === 'up')?.node;
+  return sim
+    .node(id)
+    .status()
+    .peers.find((p) => p.roles.includes('right') && p.state === 'up')?.node;
 }
 
 function users(n: number, prefix = 'u'): string[] {
@@ -21,21 +24,24 @@ function users(n: number, prefix = 'u'): string[] {
 }
 
 describe('crash and restart', () => {
-  it.each([false, true])('neighbours re-link around a crashed node within the ping timeout (silent=%s)', async (silent) => {
-    const sim = await ring(5);
-    const [a, b, c] = sim.ids as [string, string, string];
-    expect(rightOf(sim, a)).toBe(b);
-    const crashedAt = sim.scheduler.now();
-    sim.crash(b, { silent });
-    const relinked = await sim.until(() => rightOf(sim, a) === c, 10_000);
-    expect(relinked).toBe(true);
-    // silent: the ping timeout plus one ping interval to notice it
-    expect(sim.scheduler.now() - crashedAt).toBeLessThanOrEqual(PING_TIMEOUT + 200 + 50);
-    // the smaller ring still confirms admin changes
-    await sim.run(sim.node(a).setHost({ ip: '10.0.0.4' }), 5000);
-    for (const id of sim.liveIds()) expect(sim.node(id).state.hosts.get('10.0.0.4')).toBeDefined();
-    await sim.stopAll();
-  });
+  it.each([false, true])(
+    'neighbours re-link around a crashed node within the ping timeout (silent=%s)',
+    async (silent) => {
+      const sim = await ring(5);
+      const [a, b, c] = sim.ids as [string, string, string];
+      expect(rightOf(sim, a)).toBe(b);
+      const crashedAt = sim.scheduler.now();
+      sim.crash(b, { silent });
+      const relinked = await sim.until(() => rightOf(sim, a) === c, 10_000);
+      expect(relinked).toBe(true);
+      // silent: the ping timeout plus one ping interval to notice it
+      expect(sim.scheduler.now() - crashedAt).toBeLessThanOrEqual(PING_TIMEOUT + 200 + 50);
+      // the smaller ring still confirms admin changes
+      await sim.run(sim.node(a).setHost({ ip: '10.0.0.4' }), 5000);
+      for (const id of sim.liveIds()) expect(sim.node(id).state.hosts.get('10.0.0.4')).toBeDefined();
+      await sim.stopAll();
+    },
+  );
 
   it('a restarted node re-learns hosts and users from the ring and rejoins it', async () => {
     const sim = await ring(4);
@@ -53,7 +59,8 @@ describe('crash and restart', () => {
     expect(sim.node(b).state.hosts.get('10.0.0.7')?.vhostCount).toBe(30);
     expect(sim.node(b).state.hosts.get('10.0.0.1')?.down).toBe(true);
     expect(rightOf(sim, a)).toBe(b);
-    for (const u of users(200)) expect((await sim.run(sim.route(b, u))).backend).toBe(sim.node(a).assignment(sim.hash(u), ''));
+    for (const u of users(200))
+      expect((await sim.run(sim.route(b, u))).backend).toBe(sim.node(a).assignment(sim.hash(u), ''));
     expect(sim.checker.violations).toEqual([]);
     await sim.stopAll();
   });

@@ -33,7 +33,12 @@ describe('moving a user (a ring-wide transaction)', () => {
     expect(tookMs).toBeGreaterThanOrEqual(500);
     expect(moveDone.settled).toBe(true);
     for (const id of ids) {
-      expect(sim.kicksOf(id).kickedHash(hash).some((k) => k.exceptBackend === to)).toBe(true);
+      expect(
+        sim
+          .kicksOf(id)
+          .kickedHash(hash)
+          .some((k) => k.exceptBackend === to),
+      ).toBe(true);
     }
     expect((await sim.run(during)).backend).toBe(to);
     expect(duringDone.settled).toBe(true);
@@ -89,6 +94,36 @@ describe('moving a user (a ring-wide transaction)', () => {
     for (const id of sim.ids) expect(sim.kicksOf(id).kicks).toEqual([]);
     for (const u of users) expect((await sim.run(sim.route(a, u))).backend).not.toBe('10.0.0.2');
     expect(sim.log.some((l) => l.includes('unsafe'))).toBe(true);
+    await sim.stopAll();
+  });
+
+  it('a login near expiry whose placement changed moves the user ring-wide instead of extending it', async () => {
+    const sim = new RingSimulation({
+      nodes: 3,
+      backends: BACKENDS,
+      seed: 8,
+      node: { userExpireSecs: 10, userKickDelayMs: 100 },
+    });
+    await sim.start();
+    await sim.until(() => sim.liveIds().every((id) => sim.node(id).status().ready), 10_000);
+    const [a, b] = sim.ids as [string, string];
+    const user = 'erin@example.com';
+    const hash = sim.hash(user);
+    const first = (await sim.run(sim.route(a, user))).backend;
+    await sim.run(sim.node(a).setHostDown(first, true));
+    // far from expiry the existing assignment wins, down host or not (Dovecot semantics)
+    expect((await sim.run(sim.route(b, user))).backend).toBe(first);
+    await sim.advance(8500);
+    const r = await sim.run(sim.route(b, user));
+    expect(r.backend).not.toBe(first);
+    for (const id of sim.ids)
+      expect(
+        sim
+          .kicksOf(id)
+          .kickedHash(hash)
+          .some((k) => k.exceptBackend === r.backend),
+      ).toBe(true);
+    expect(sim.checker.violations).toEqual([]);
     await sim.stopAll();
   });
 });

@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { type Clock, HostTable, LocalRouter, parseMailServers, resolveMailServers, UserHasher } from '@usher/core';
+import {
+  type Clock,
+  HostTable,
+  LocalRouter,
+  parseMailServers,
+  type Router,
+  resolveMailServers,
+  UserHasher,
+} from '@usher/core';
 import {
   type BackendTlsOptions,
   type ClientConnection,
@@ -18,9 +26,11 @@ import {
   SessionRegistry,
   startListener,
 } from '@usher/proxy';
+import type { RingNode } from '@usher/ring';
 import { ConfigError, type ListenerConfig, type Protocol, type UsherConfig } from './config/load-config.js';
 import type { UsherLogger } from './log/logger.js';
 import { dnsResolve } from './net/dns.js';
+import { startRing } from './ring/start-ring.js';
 
 const HANDLERS: Record<Protocol, (conn: ClientConnection, ctx: ProxyContext) => Promise<void>> = {
   imap: handleImapConnection,
@@ -54,7 +64,9 @@ export class UsherNode {
   readonly log: UsherLogger;
   readonly registry = new SessionRegistry();
   hosts!: HostTable;
-  router!: LocalRouter;
+  router!: Router;
+  /** Present when director_servers lists a ring; absent for a standalone node. */
+  ring: RingNode | undefined;
   private listeners: Array<{ config: ListenerConfig; listener: Listener }> = [];
   private stopping: Promise<void> | undefined;
 
@@ -70,7 +82,17 @@ export class UsherNode {
     if (this.hosts.size === 0)
       throw new ConfigError('director_mail_servers lists no backend', { setting: 'director_mail_servers' });
     const hasher = new UserHasher(c.usernameHash);
-    this.router = new LocalRouter({ hosts: this.hosts, hasher, clock: systemClock, userExpireSecs: c.userExpireSecs });
+    if (c.directorServers.trim() === '') {
+      this.router = new LocalRouter({
+        hosts: this.hosts,
+        hasher,
+        clock: systemClock,
+        userExpireSecs: c.userExpireSecs,
+      });
+    } else {
+      this.ring = await startRing({ config: c, hosts: this.hosts, hasher, registry: this.registry, log: this.log });
+      this.router = this.ring.router;
+    }
     this.registry.startRefresh(this.router);
     const tls = this.secureContext();
     const loginTrusted = NetworkList.parse(c.loginTrustedNetworks);
@@ -126,6 +148,7 @@ export class UsherNode {
       const kicked = this.registry.kickAll('Server shutting down.');
       for (const { config, listener } of this.listeners) listener.closeAll(SHUTDOWN_LINES[config.protocol]);
       this.registry.stopRefresh();
+      await this.ring?.stop();
       this.log.info('stopped', { kicked });
     })();
     return this.stopping;

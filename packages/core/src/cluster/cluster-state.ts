@@ -5,7 +5,7 @@ import { Placement } from '../placement/placement.js';
 import { ClusterStateError } from './cluster-errors.js';
 import { computeDigests } from './digests.js';
 import { HlcClock } from './hlc.js';
-import { type HostMergeOptions, type HostMergeResult, HostLedger } from './host-ledger.js';
+import { HostLedger, type HostMergeOptions, type HostMergeResult } from './host-ledger.js';
 import { type HostRecord, sameHostContent } from './host-record.js';
 import { ReplicatedUsers, type UserMergeResult } from './replicated-users.js';
 import { SettledPlacement } from './settled-placement.js';
@@ -41,7 +41,9 @@ export class ClusterState {
     this.hosts = opts.hosts;
     this.hlc = new HlcClock(opts.node);
     this.users = new ReplicatedUsers(
-      opts.userExpireSecs === undefined ? { hosts: opts.hosts } : { hosts: opts.hosts, expireSecs: opts.userExpireSecs },
+      opts.userExpireSecs === undefined
+        ? { hosts: opts.hosts }
+        : { hosts: opts.hosts, expireSecs: opts.userExpireSecs },
     );
     this.ledger = new HostLedger(opts.hosts, opts.node, (hostId) => this.users.dropHost(hostId));
     this.placement = new Placement(opts.hosts);
@@ -75,7 +77,11 @@ export class ClusterState {
     const ip = ipText(input.ip);
     const live = this.hosts.get(ip);
     if (live && input.tag !== undefined && input.tag !== live.tag) {
-      throw new ClusterStateError('HOST_TAG_CHANGE', "host tag can't be changed", { ip, from: live.tag, to: input.tag });
+      throw new ClusterStateError('HOST_TAG_CHANGE', "host tag can't be changed", {
+        ip,
+        from: live.tag,
+        to: input.tag,
+      });
     }
     const down = input.down ?? live?.down ?? false;
     const candidate: HostRecord = {

@@ -63,7 +63,13 @@ export function differingBuckets(mine: Uint32Array, theirs: Uint32Array): Uint8A
 }
 
 /** The digest contribution of one user; exported so tests can build expected digests by hand. */
-export function entryDigest(hash: number, tagHash: number, hostHash: number, epochMs: number, tsRounded: number): number {
+export function entryDigest(
+  hash: number,
+  tagHash: number,
+  hostHash: number,
+  epochMs: number,
+  tsRounded: number,
+): number {
   let h = fmix32((hash ^ tagHash) >>> 0);
   h = fmix32((h + hostHash) >>> 0);
   h = fmix32((h ^ (epochMs % 0x100000000)) >>> 0);

@@ -1,4 +1,4 @@
-import { UsherError } from '../errors/usher-error.js';
+import type { UsherError } from '../errors/usher-error.js';
 import type { HostTable } from '../hosts/host-table.js';
 import { parseIp } from '../hosts/ip-address.js';
 import { MAX_VHOST_COUNT } from '../hosts/mail-servers.js';

@@ -218,8 +218,9 @@ export class ReplicatedUsers {
   }
 
   /**
-   * Packs live users in chunks of at most `chunkRows`, scanning slots in memory order (no per-user
-   * objects). `include(hash)` picks users, e.g. by digest bucket.
+   * Packs live users in chunks of at most `chunkRows`, oldest first (no per-user objects).
+   * `include(hash)` picks users, e.g. by digest bucket. Oldest first because the receiver keeps
+   * its users in timestamp order: an ascending stream inserts at the tail, a shuffled one walks.
    */
   packChunks(now: number, chunkRows: number, include: (hash: number, slot: number) => boolean): UserBatch[] {
     const dir = this.directory;
@@ -227,9 +228,8 @@ export class ReplicatedUsers {
     const tagIdx = new Int32Array(0x10000).fill(-1);
     const hostIdx = new Int32Array(0x10000).fill(-1);
     let builder = new UserBatchBuilder(Math.min(chunkRows, 1024));
-    const cap = dir.capacity;
-    for (let slot = 0; slot < cap; slot++) {
-      if (!dir.isOccupied(slot) || dir.isExpired(slot, now)) continue;
+    for (let slot = dir.oldestSlot(); slot >= 0; slot = dir.newerSlot(slot)) {
+      if (dir.isExpired(slot, now)) continue;
       const hash = dir.hashOf(slot);
       if (!include(hash, slot)) continue;
       const tagId = dir.tagOf(slot);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type HostRecord, HostLedger, HostTable, ReplicatedUsers } from '../../src/index.js';
+import { HostLedger, type HostRecord, HostTable, ReplicatedUsers } from '../../src/index.js';
 
 function rec(ip: string, ms: number, over: Partial<HostRecord> = {}): HostRecord {
   return {

@@ -41,7 +41,9 @@ function snapshot(s: ClusterState): string[] {
   const out: string[] = [];
   s.users.directory.forEach((slot) => {
     const d = s.users.directory;
-    out.push(`${s.users.tags.nameOf(d.tagOf(slot))}|${d.hashOf(slot)}|${s.users.hostIpOf(slot)}|${d.timestampOf(slot)}|${s.users.epochOf(slot)}`);
+    out.push(
+      `${s.users.tags.nameOf(d.tagOf(slot))}|${d.hashOf(slot)}|${s.users.hostIpOf(slot)}|${d.timestampOf(slot)}|${s.users.epochOf(slot)}`,
+    );
   });
   return out.sort();
 }
@@ -102,7 +104,13 @@ describe('user merge is a join-semilattice', () => {
             continue;
           }
           const host =
-            r.epoch > cur.epoch ? r.host : r.epoch < cur.epoch ? cur.host : IPS.indexOf(r.host) < IPS.indexOf(cur.host) ? r.host : cur.host;
+            r.epoch > cur.epoch
+              ? r.host
+              : r.epoch < cur.epoch
+                ? cur.host
+                : IPS.indexOf(r.host) < IPS.indexOf(cur.host)
+                  ? r.host
+                  : cur.host;
           expected.set(k, { ...cur, host, epoch: Math.max(r.epoch, cur.epoch), ts: Math.max(r.ts, cur.ts) });
         }
         const want = [...expected.values()].map((r) => `${r.tag}|${r.hash}|${r.host}|${r.ts}|${r.epoch}`).sort();
@@ -116,15 +124,20 @@ describe('user merge is a join-semilattice', () => {
 describe('digests', () => {
   it('are equal exactly when the states are equal (small states)', () => {
     fc.assert(
-      fc.property(fc.array(rowArb, { maxLength: 8 }), fc.array(rowArb, { maxLength: 8 }), fc.boolean(), (ra, rb, same) => {
-        const a = fresh('a:1');
-        const b = fresh('b:1');
-        a.mergeUsers(batchOf(ra), NOW);
-        b.mergeUsers(batchOf(same ? [...ra].reverse() : rb), NOW);
-        const equalStates = JSON.stringify(snapshot(a)) === JSON.stringify(snapshot(b));
-        const equalDigests = sameDigests(computeDigests(a.users, exact), computeDigests(b.users, exact));
-        expect(equalDigests).toBe(equalStates);
-      }),
+      fc.property(
+        fc.array(rowArb, { maxLength: 8 }),
+        fc.array(rowArb, { maxLength: 8 }),
+        fc.boolean(),
+        (ra, rb, same) => {
+          const a = fresh('a:1');
+          const b = fresh('b:1');
+          a.mergeUsers(batchOf(ra), NOW);
+          b.mergeUsers(batchOf(same ? [...ra].reverse() : rb), NOW);
+          const equalStates = JSON.stringify(snapshot(a)) === JSON.stringify(snapshot(b));
+          const equalDigests = sameDigests(computeDigests(a.users, exact), computeDigests(b.users, exact));
+          expect(equalDigests).toBe(equalStates);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -149,20 +162,24 @@ describe('hosts: last writer wins converges', () => {
   it('any order and duplication of the same records gives the same table', () => {
     fc.assert(
       fc.property(
-        fc.array(recordArb, { minLength: 1, maxLength: 20 }).chain((records) =>
-          fc.tuple(
-            fc.constant(records),
-            fc.shuffledSubarray(records, { minLength: records.length, maxLength: records.length }),
-            fc.array(fc.constantFrom(...records), { maxLength: 5 }),
+        fc
+          .array(recordArb, { minLength: 1, maxLength: 20 })
+          .chain((records) =>
+            fc.tuple(
+              fc.constant(records),
+              fc.shuffledSubarray(records, { minLength: records.length, maxLength: records.length }),
+              fc.array(fc.constantFrom(...records), { maxLength: 5 }),
+            ),
           ),
-        ),
         ([records, shuffled, dups]) => {
           const a = new ClusterState({ node: 'a:1', hosts: new HostTable() });
           const b = new ClusterState({ node: 'b:1', hosts: new HostTable() });
           for (const r of records) a.mergeHosts([r], 0);
           b.mergeHosts([...shuffled, ...dups], 0);
           const table = (s: ClusterState) =>
-            s.hosts.list().map((h) => `${h.ip.text}|${h.tag}|${h.vhostCount}|${h.down}|${h.lastUpdownChange}|${h.hostname ?? ''}`);
+            s.hosts
+              .list()
+              .map((h) => `${h.ip.text}|${h.tag}|${h.vhostCount}|${h.down}|${h.lastUpdownChange}|${h.hostname ?? ''}`);
           expect(table(b)).toEqual(table(a));
           expect(b.hostsHash()).toBe(a.hostsHash());
           expect(b.ledger.list()).toEqual(a.ledger.list());

@@ -78,7 +78,13 @@ describe('user merge rules', () => {
       { host: '10.0.0.2', ts: NOW - 1, epoch: 0 },
       0,
     ],
-    ['a future timestamp is capped at now', [], [['', 7, '10.0.0.1', NOW + 500, 0]], { host: '10.0.0.1', ts: NOW, epoch: 0 }, 0],
+    [
+      'a future timestamp is capped at now',
+      [],
+      [['', 7, '10.0.0.1', NOW + 500, 0]],
+      { host: '10.0.0.1', ts: NOW, epoch: 0 },
+      0,
+    ],
     ['a row for an unknown host is skipped', [], [['', 7, '10.9.9.9', NOW, 0]], undefined, 0],
   ];
 
@@ -92,7 +98,13 @@ describe('user merge rules', () => {
 
   it('keeps tags apart: the same hash under two tags is two users', () => {
     const s = state();
-    s.mergeUsers(batch([['', 7, '10.0.0.1', NOW, 0], ['x', 7, '10.0.0.2', NOW, 0]]), NOW);
+    s.mergeUsers(
+      batch([
+        ['', 7, '10.0.0.1', NOW, 0],
+        ['x', 7, '10.0.0.2', NOW, 0],
+      ]),
+      NOW,
+    );
     expect(view(s, '', 7)?.host).toBe('10.0.0.1');
     expect(view(s, 'x', 7)?.host).toBe('10.0.0.2');
   });
@@ -129,7 +141,8 @@ describe('packing', () => {
   it('round-trips a directory through chunks, without per-user objects', () => {
     const a = state();
     const rows: Row[] = [];
-    for (let h = 1; h <= 1000; h++) rows.push([h % 3 === 0 ? 'x' : '', h * 4_000_000, `10.0.0.${(h % 3) + 1}`, NOW - (h % 60), h % 7 === 0 ? h : 0]);
+    for (let h = 1; h <= 1000; h++)
+      rows.push([h % 3 === 0 ? 'x' : '', h * 4_000_000, `10.0.0.${(h % 3) + 1}`, NOW - (h % 60), h % 7 === 0 ? h : 0]);
     a.mergeUsers(batch(rows), NOW);
     const chunks = a.users.packChunks(NOW, 300, () => true);
     expect(chunks.map((c) => c.hashes.length)).toEqual([300, 300, 300, 100]);
@@ -141,7 +154,13 @@ describe('packing', () => {
 
   it('packs only the buckets asked for', () => {
     const a = state();
-    a.mergeUsers(batch([['', 1, '10.0.0.1', NOW, 0], ['', 0xffffff00, '10.0.0.1', NOW, 0]]), NOW);
+    a.mergeUsers(
+      batch([
+        ['', 1, '10.0.0.1', NOW, 0],
+        ['', 0xffffff00, '10.0.0.1', NOW, 0],
+      ]),
+      NOW,
+    );
     const chunks = a.users.packChunks(NOW, 100, (hash) => bucketOf(hash) === BUCKET_COUNT - 1);
     expect([...(chunks[0]?.hashes ?? [])]).toEqual([0xffffff00]);
   });
@@ -162,7 +181,10 @@ describe('digests', () => {
     for (const ip of ['10.0.0.3', '10.0.0.2', '10.0.0.1']) hostsB.set({ ip });
     const b = new ClusterState({ node: 'n:2', hosts: hostsB });
     b.users.tags.idOf('other');
-    const rows: Row[] = [['x', 9, '10.0.0.1', NOW, 0], ['', 10, '10.0.0.3', NOW, 5]];
+    const rows: Row[] = [
+      ['x', 9, '10.0.0.1', NOW, 0],
+      ['', 10, '10.0.0.3', NOW, 5],
+    ];
     a.mergeUsers(batch(rows), NOW);
     b.mergeUsers(batch([...rows].reverse()), NOW);
     expect(computeDigests(a.users, { now: NOW, granularitySecs: 15 })).toEqual(b.digests(NOW));

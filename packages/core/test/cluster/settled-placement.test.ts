@@ -42,7 +42,9 @@ describe('unsettled rule', () => {
 
   it('refuses an admin tag change, as Dovecot does', () => {
     const s = cluster();
-    expect(() => s.setHost({ ip: '10.0.0.1', tag: 'x' }, 1)).toThrow(expect.objectContaining({ code: 'HOST_TAG_CHANGE' }));
+    expect(() => s.setHost({ ip: '10.0.0.1', tag: 'x' }, 1)).toThrow(
+      expect.objectContaining({ code: 'HOST_TAG_CHANGE' }),
+    );
     expect(s.setHost({ ip: '10.0.0.1', vhostCount: 100 }, 1)).toBeUndefined();
   });
 });

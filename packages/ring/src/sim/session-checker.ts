@@ -3,7 +3,9 @@
  * same time. Every successful route opens a session on that node, valid for user_expire unless a
  * kick closes it; a crash closes the node's sessions. Opening a session while another node holds a
  * live one of the same user on another backend is a violation, unless the two nodes were cut
- * apart by a partition at some point since the older session opened (the documented exception).
+ * apart at some point since the older session opened: by a network partition, or by having no path
+ * of ring links between them (a node isolated until it re-links serves on its own, as Dovecot's
+ * lone director does). That is the documented exception; after a heal the split must drain.
  */
 export interface Session {
   readonly node: string;
@@ -34,6 +36,8 @@ export class SessionChecker {
   readonly exempted: Violation[] = [];
   private readonly byUser = new Map<string, Session[]>();
   private readonly cuts: Cut[] = [];
+  /** Samples of which link-connected component each node was in. */
+  private readonly components: { atMs: number; of: Map<string, number> }[] = [];
   private readonly validMs: number;
 
   constructor(userExpireSecs: number) {
@@ -46,12 +50,18 @@ export class SessionChecker {
     this.cuts.push({ from: nowMs, to: Number.POSITIVE_INFINITY, groups });
   }
 
+  /** Record which nodes can reach each other over ring links now (component number per node). */
+  linked(nowMs: number, componentOf: Map<string, number>): void {
+    this.components.push({ atMs: nowMs, of: componentOf });
+  }
+
   heal(nowMs: number): void {
     for (const c of this.cuts) if (c.to === Number.POSITIVE_INFINITY) c.to = nowMs;
   }
 
   opened(nowMs: number, s: Omit<Session, 'since' | 'until'>): void {
-    const session: Session = { ...s, since: nowMs, until: nowMs + this.validMs };
+    // assignments carry whole seconds: one made at 7.9 s expires at 7 s + user_expire
+    const session: Session = { ...s, since: nowMs, until: Math.floor(nowMs / 1000) * 1000 + this.validMs };
     const key = `${s.tag}\0${s.userHash}`;
     const live = (this.byUser.get(key) ?? []).filter((o) => o.until > nowMs);
     for (const other of live) {
@@ -74,11 +84,19 @@ export class SessionChecker {
   }
 
   kickedUser(node: string, username: string): void {
-    for (const [key, list] of this.byUser) this.byUser.set(key, list.filter((s) => !(s.node === node && s.username === username)));
+    for (const [key, list] of this.byUser)
+      this.byUser.set(
+        key,
+        list.filter((s) => !(s.node === node && s.username === username)),
+      );
   }
 
   crashed(node: string): void {
-    for (const [key, list] of this.byUser) this.byUser.set(key, list.filter((s) => s.node !== node));
+    for (const [key, list] of this.byUser)
+      this.byUser.set(
+        key,
+        list.filter((s) => s.node !== node),
+      );
   }
 
   /** Users with live sessions on more than one backend now (after a heal this must drain to none). */
@@ -94,6 +112,10 @@ export class SessionChecker {
   }
 
   private separated(a: string, b: string, from: number, to: number): boolean {
+    const unlinked = this.components.some(
+      (c) => c.atMs >= from - 100 && c.atMs <= to && c.of.get(a) !== undefined && c.of.get(a) !== c.of.get(b),
+    );
+    if (unlinked) return true;
     return this.cuts.some((c) => {
       if (c.to < from || c.from > to) return false;
       const ga = c.groups.findIndex((g) => g.includes(a));

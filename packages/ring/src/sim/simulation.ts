@@ -1,7 +1,7 @@
 import { HostTable, type Route, UserHasher } from '@usher/core';
 import { MemoryNetwork, type MemoryNetworkOptions } from '../memory-transport.js';
-import type { RingLog, RingNodeOptions } from '../ring-options.js';
 import { RingNode } from '../ring-node.js';
+import type { RingLog, RingNodeOptions } from '../ring-options.js';
 import { SimScheduler } from '../scheduler.js';
 import { RecordingKicks } from './recording-kicks.js';
 import { SessionChecker } from './session-checker.js';
@@ -17,6 +17,8 @@ export interface RingSimulationOptions {
   readonly node?: Partial<Omit<RingNodeOptions, 'self' | 'members' | 'transport' | 'scheduler' | 'hosts' | 'kicks'>>;
   /** Keep log lines (warn and error always; info too when true). */
   readonly verboseLog?: boolean;
+  /** The members a node is configured with (default: every node): to model a newcomer the ring does not list. */
+  readonly membersOf?: (id: string) => readonly string[];
 }
 
 interface SimNode {
@@ -48,7 +50,12 @@ export class RingSimulation {
       typeof opts.nodes === 'number'
         ? Array.from({ length: opts.nodes }, (_, i) => `127.0.1.${i + 1}:9090`)
         : [...opts.nodes];
-    this.net = new MemoryNetwork({ scheduler: this.scheduler, seed: opts.seed ?? 1, connectTimeoutMs: 500, ...opts.network });
+    this.net = new MemoryNetwork({
+      scheduler: this.scheduler,
+      seed: opts.seed ?? 1,
+      connectTimeoutMs: 500,
+      ...opts.network,
+    });
     this.hasher = opts.node?.hasher ?? new UserHasher();
     this.expireSecs = opts.node?.userExpireSecs ?? 60;
     this.checker = new SessionChecker(this.expireSecs);
@@ -76,6 +83,38 @@ export class RingSimulation {
 
   async start(ids: readonly string[] = this.ids): Promise<void> {
     for (const id of ids) await this.boot(id);
+    if (!this.sampling) {
+      this.sampling = true;
+      this.sampleLinks();
+    }
+  }
+
+  private sampling = false;
+
+  /** Which running nodes are connected by open links, every 50 ms, for the invariant's exception. */
+  private sampleLinks(): void {
+    const parent = new Map<string, string>();
+    const find = (x: string): string => {
+      let r = x;
+      while (parent.get(r) !== r) r = parent.get(r) as string;
+      return r;
+    };
+    const live = this.liveIds();
+    for (const id of live) parent.set(id, id);
+    for (const id of live) {
+      for (const p of this.node(id).status().peers) {
+        if (p.state === 'up' && parent.has(p.node)) parent.set(find(p.node), find(id));
+      }
+    }
+    const roots = new Map<string, number>();
+    const of = new Map<string, number>();
+    for (const id of live) {
+      const r = find(id);
+      if (!roots.has(r)) roots.set(r, roots.size);
+      of.set(id, roots.get(r) as number);
+    }
+    this.checker.linked(this.scheduler.now(), of);
+    this.scheduler.setTimeout(() => this.sampleLinks(), 50);
   }
 
   /** The node dies with its sessions and state (silent: its machine vanishes; else its connections reset). */
@@ -214,7 +253,7 @@ export class RingSimulation {
       userExpireSecs: this.expireSecs,
       ...this.opts.node,
       self: id,
-      members: this.ids,
+      members: this.opts.membersOf?.(id) ?? this.ids,
       transport: this.net.transport(id),
       scheduler: this.scheduler,
       hosts,
@@ -243,7 +282,11 @@ export class RingSimulation {
 }
 
 /** Whether a promise has settled, observable synchronously. */
-export function track<T>(p: Promise<T>): { readonly settled: boolean; readonly value: T | undefined; readonly error: unknown } {
+export function track<T>(p: Promise<T>): {
+  readonly settled: boolean;
+  readonly value: T | undefined;
+  readonly error: unknown;
+} {
   const t = { settled: false, value: undefined as T | undefined, error: undefined as unknown };
   p.then(
     (v) => {

@@ -14,7 +14,9 @@ import { startDovecotBackends } from '../dovecot-backend.js';
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const ROOT = join(REPO, '.demo');
 const BACKENDS = ['127.0.2.1', '127.0.2.2', '127.0.2.3'];
-const NODE_IP = '127.0.1.1';
+const NODE_IPS = ['127.0.1.1', '127.0.1.2', '127.0.1.3'];
+const NODE_IP = NODE_IPS[0] as string;
+const RING_PORT = 9090;
 const PORTS = { imap: 1143, imaps: 1993, pop3: 1110, pop3s: 1995, lmtp: 1024, managesieve: 4190 };
 
 async function main(): Promise<void> {
@@ -23,47 +25,66 @@ async function main(): Promise<void> {
   execFileSync('bash', [join(REPO, 'scripts/make-test-certs.sh'), certs], { stdio: 'inherit' });
   process.stdout.write('starting 3 Dovecot backends (1000 users each)...\n');
   const cluster = await startDovecotBackends({ root: join(ROOT, 'backends'), ips: BACKENDS, users: 1000 });
-  let usherd: UsherdProcess | undefined;
+  const ringCerts = join(ROOT, 'ring-certs');
+  execFileSync('bash', [join(REPO, 'deploy/certs/make-ring-certs.sh'), ringCerts, ...NODE_IPS], { stdio: 'inherit' });
+  const nodes: UsherdProcess[] = [];
   const stopAll = async () => {
     process.stdout.write('\nstopping...\n');
-    await usherd?.stop();
+    await Promise.all(nodes.map((n) => n.stop()));
     await cluster.stop();
     process.stdout.write('stopped.\n');
     process.exit(0);
   };
   process.once('SIGINT', () => void stopAll());
   process.once('SIGTERM', () => void stopAll());
-  usherd = await startUsherd({
-    root: join(ROOT, 'nodes'),
-    name: 'usher-1',
-    config: {
-      director_mail_servers: BACKENDS.join(' '),
-      // users log in as demoNNNN and receive mail as demoNNNN@demo.test: hash the local part only
-      director_username_hash: '%Ln',
-      auth_master_user_separator: '*',
-      // plaintext logins without TLS only from 127.0.0.1; any other source must use TLS first
-      login_trusted_networks: '127.0.0.1/32',
-      haproxy_trusted_networks: '127.0.0.0/8',
-      ssl_cert: join(certs, 'server.pem'),
-      ssl_key: join(certs, 'server.key'),
-      listeners: [
-        { protocol: 'imap', address: NODE_IP, port: PORTS.imap },
-        { protocol: 'imap', address: NODE_IP, port: PORTS.imaps, ssl: true },
-        { protocol: 'pop3', address: NODE_IP, port: PORTS.pop3 },
-        { protocol: 'pop3', address: NODE_IP, port: PORTS.pop3s, ssl: true },
-        { protocol: 'lmtp', address: NODE_IP, port: PORTS.lmtp },
-        { protocol: 'managesieve', address: NODE_IP, port: PORTS.managesieve },
-      ],
-    },
-  });
+  process.stdout.write('starting 3 usherd nodes in a ring...\n');
+  const started = await Promise.all(
+    NODE_IPS.map((ip, n) =>
+      startUsherd({
+        root: join(ROOT, 'nodes'),
+        name: `usher-${n + 1}`,
+        config: nodeConfig(ip, certs, ringCerts),
+      }),
+    ),
+  );
+  nodes.push(...started);
   process.stdout.write(
     banner(
-      usherd,
+      started,
       certs,
       cluster.backends.map((b) => b.configPath),
       oneUserPerBackend(cluster.users),
     ),
   );
+}
+
+function nodeConfig(ip: string, certs: string, ringCerts: string): Record<string, unknown> {
+  return {
+    director_servers: NODE_IPS.join(' '),
+    director_ring_address: ip,
+    director_ring_port: RING_PORT,
+    director_ring_ssl_ca: join(ringCerts, 'ca.pem'),
+    director_ring_ssl_cert: join(ringCerts, `${ip}.pem`),
+    director_ring_ssl_key: join(ringCerts, `${ip}.key`),
+
+    director_mail_servers: BACKENDS.join(' '),
+    // users log in as demoNNNN and receive mail as demoNNNN@demo.test: hash the local part only
+    director_username_hash: '%Ln',
+    auth_master_user_separator: '*',
+    // plaintext logins without TLS only from 127.0.0.1; any other source must use TLS first
+    login_trusted_networks: '127.0.0.1/32',
+    haproxy_trusted_networks: '127.0.0.0/8',
+    ssl_cert: join(certs, 'server.pem'),
+    ssl_key: join(certs, 'server.key'),
+    listeners: [
+      { protocol: 'imap', address: ip, port: PORTS.imap },
+      { protocol: 'imap', address: ip, port: PORTS.imaps, ssl: true },
+      { protocol: 'pop3', address: ip, port: PORTS.pop3 },
+      { protocol: 'pop3', address: ip, port: PORTS.pop3s, ssl: true },
+      { protocol: 'lmtp', address: ip, port: PORTS.lmtp },
+      { protocol: 'managesieve', address: ip, port: PORTS.managesieve },
+    ],
+  };
 }
 
 /** One user per backend, found with the same placement the node uses, so the LMTP example spans all three. */
@@ -80,29 +101,38 @@ function oneUserPerBackend(users: readonly string[]): string[] {
   return BACKENDS.map((b) => picked.get(b) ?? users[0] ?? 'demo0001');
 }
 
-function banner(u: UsherdProcess, certs: string, backendConfigs: readonly string[], spread: readonly string[]): string {
+function banner(
+  nodes: readonly UsherdProcess[],
+  certs: string,
+  backendConfigs: readonly string[],
+  spread: readonly string[],
+): string {
+  const [a, b, c] = spread;
   return `
 Usher demo is running (Ctrl-C stops everything it started).
 
   backends   ${BACKENDS.join(', ')}  (Dovecot 2.3; IMAP 143, POP3 110, LMTP 24, ManageSieve 4190)
   users      demo0001 .. demo1000, password "demo"; LMTP recipients demoNNNN@demo.test
-  usherd     ${NODE_IP}  (log: ${u.logPath})
+  ring       ${NODE_IPS.map((ip) => `${ip}:${RING_PORT}`).join(', ')}  (gRPC, mutual TLS with the cluster CA in ${join(ROOT, 'ring-certs')})
+${nodes.map((n, i) => `  node ${i + 1}     ${NODE_IPS[i]}  log: ${n.logPath}`).join('\n')}
 
-  protocol      address            TLS
-  IMAP          ${NODE_IP}:${PORTS.imap}     STARTTLS (plaintext login only from 127.0.0.1)
-  IMAPS         ${NODE_IP}:${PORTS.imaps}     implicit
-  POP3          ${NODE_IP}:${PORTS.pop3}     STLS
-  POP3S         ${NODE_IP}:${PORTS.pop3s}     implicit
-  LMTP          ${NODE_IP}:${PORTS.lmtp}     STARTTLS
-  ManageSieve   ${NODE_IP}:${PORTS.managesieve}     STARTTLS
+  every node listens on its own address with the same ports:
+  protocol      port   TLS
+  IMAP          ${PORTS.imap}   STARTTLS (plaintext login only from 127.0.0.1)
+  IMAPS         ${PORTS.imaps}   implicit
+  POP3          ${PORTS.pop3}   STLS
+  POP3S         ${PORTS.pop3s}   implicit
+  LMTP          ${PORTS.lmtp}   STARTTLS
+  ManageSieve   ${PORTS.managesieve}   STARTTLS
 
 Try:
-  curl -s --url imap://${NODE_IP}:${PORTS.imap}/ --user demo0001:demo -X 'ID NIL'      # the backend names itself (x-backend)
-  curl -s --url imaps://${NODE_IP}:${PORTS.imaps}/INBOX --cacert ${certs}/ca.pem --user demo0002:demo -X 'EXAMINE INBOX'
-  curl -s --url pop3://${NODE_IP}:${PORTS.pop3}/ --user demo0003:demo
-  swaks --protocol LMTP --server ${NODE_IP}:${PORTS.lmtp} --from me@example.org --to ${spread.map((x) => `${x}@demo.test`).join(',')}
+  curl -s --url imap://${NODE_IPS[0]}:${PORTS.imap}/ --user ${a}:demo -X 'ID NIL'      # x-backend: the backend names itself
+  curl -s --url imap://${NODE_IPS[1]}:${PORTS.imap}/ --user ${a}:demo -X 'ID NIL'      # same user, another node: same backend
+  curl -s --url imaps://${NODE_IPS[2]}:${PORTS.imaps}/INBOX --cacert ${certs}/ca.pem --user ${b}:demo -X 'EXAMINE INBOX'
+  curl -s --url pop3://${NODE_IPS[0]}:${PORTS.pop3}/ --user ${c}:demo
+  swaks --protocol LMTP --server ${NODE_IPS[1]}:${PORTS.lmtp} --from me@example.org --to ${spread.map((x) => `${x}@demo.test`).join(',')}
   node packages/cli/dist/main.js director map --hosts '${BACKENDS.join(' ')}' --hash-format %Ln ${spread.join(' ')}
-${backendConfigs.map((c) => `  doveadm -c ${c} who`).join('\n')}     # who is logged in where
+${backendConfigs.map((cfg) => `  doveadm -c ${cfg} who`).join('\n')}     # who is logged in where
 `;
 }
 

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import type { HostTable, UserHasher } from '@usher/core';
+import type { SessionRegistry } from '@usher/proxy';
+import { RealScheduler, RingNode } from '@usher/ring';
+import { GrpcTransport } from '@usher/ring/grpc';
+import { ConfigError, type UsherConfig } from '../config/load-config.js';
+import type { UsherLogger } from '../log/logger.js';
+import { dnsResolve } from '../net/dns.js';
+import { nodeId, parseDirectorServers } from './director-servers.js';
+
+/**
+ * Join the ring described by director_servers: this node's id is director_ring_address:port and
+ * must be listed; peers authenticate with the cluster CA unless the ring is explicitly insecure.
+ */
+export async function startRing(opts: {
+  config: UsherConfig;
+  hosts: HostTable;
+  hasher: UserHasher;
+  registry: SessionRegistry;
+  log: UsherLogger;
+}): Promise<RingNode> {
+  const { config, log } = opts;
+  const r = config.ring;
+  if (!r.address) {
+    throw new ConfigError('director_ring_address must be set when director_servers is', {
+      setting: 'director_ring_address',
+    });
+  }
+  const self = nodeId(r.address, r.port);
+  const members = await parseDirectorServers(config.directorServers, r.port, dnsResolve);
+  if (!members.includes(self)) {
+    throw new ConfigError(`director_servers doesn't list ourself (${self})`, { setting: 'director_servers' });
+  }
+  let tls: { ca: Buffer; cert: Buffer; key: Buffer } | 'insecure';
+  if (r.insecure) {
+    log.warn('ring runs WITHOUT TLS and peer authentication (director_ring_insecure)', { self });
+    tls = 'insecure';
+  } else {
+    if (!r.sslCa || !r.sslCert || !r.sslKey) {
+      throw new ConfigError(
+        'the ring needs director_ring_ssl_ca, director_ring_ssl_cert and director_ring_ssl_key (or director_ring_insecure)',
+        { setting: 'director_ring_ssl_cert' },
+      );
+    }
+    try {
+      tls = { ca: readFileSync(r.sslCa), cert: readFileSync(r.sslCert), key: readFileSync(r.sslKey) };
+    } catch (e) {
+      throw new ConfigError(`cannot read the ring certificates: ${(e as Error).message}`, {
+        setting: 'director_ring_ssl_cert',
+      });
+    }
+  }
+  let node: RingNode | undefined;
+  const transport = new GrpcTransport({
+    self,
+    tls,
+    // only current members may link to us; the list changes with ring add / remove
+    members: () => (node ? [self, ...node.status().peers.map((p) => p.node)] : members),
+    keepaliveMs: r.pingIntervalMs * 2,
+    keepaliveTimeoutMs: r.pingTimeoutMs,
+    log,
+  });
+  node = new RingNode({
+    self,
+    members,
+    transport,
+    scheduler: new RealScheduler(),
+    hosts: opts.hosts,
+    hasher: opts.hasher,
+    userExpireSecs: config.userExpireSecs,
+    userKickDelayMs: r.userKickDelayMs,
+    syncTimeoutMs: r.syncTimeoutMs,
+    pingIntervalMs: r.pingIntervalMs,
+    pingTimeoutMs: r.pingTimeoutMs,
+    kicks: opts.registry,
+    log,
+  });
+  await node.start();
+  log.info('ring started', { self, members: members.length });
+  return node;
+}
