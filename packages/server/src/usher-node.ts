@@ -1,14 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import {
-  type Clock,
-  HostTable,
-  LocalRouter,
-  parseMailServers,
-  type Router,
-  resolveMailServers,
-  UserHasher,
-} from '@usher/core';
+import { HostTable, parseMailServers, type Router, resolveMailServers, UserHasher } from '@usher/core';
 import {
   type BackendTlsOptions,
   type ClientConnection,
@@ -30,7 +22,7 @@ import type { RingNode } from '@usher/ring';
 import { ConfigError, type ListenerConfig, type Protocol, type UsherConfig } from './config/load-config.js';
 import type { UsherLogger } from './log/logger.js';
 import { dnsResolve } from './net/dns.js';
-import { startRing } from './ring/start-ring.js';
+import { startRing, startStandalone } from './ring/start-ring.js';
 
 const HANDLERS: Record<Protocol, (conn: ClientConnection, ctx: ProxyContext) => Promise<void>> = {
   imap: handleImapConnection,
@@ -53,8 +45,6 @@ const REFUSE_LINES: Record<Protocol, (reason: string) => string> = {
   managesieve: (r) => `BYE "${r}"\r\n`,
 };
 
-const systemClock: Clock = { now: () => Date.now() };
-
 /**
  * One usherd node, standalone: the host table from director_mail_servers, the local router,
  * the session registry and a listener per configured endpoint. The ring will replace the router.
@@ -65,8 +55,8 @@ export class UsherNode {
   readonly registry = new SessionRegistry();
   hosts!: HostTable;
   router!: Router;
-  /** Present when director_servers lists a ring; absent for a standalone node. */
-  ring: RingNode | undefined;
+  /** The replicated state; a ring of one when director_servers is empty. */
+  ring!: RingNode;
   private listeners: Array<{ config: ListenerConfig; listener: Listener }> = [];
   private stopping: Promise<void> | undefined;
 
@@ -82,17 +72,9 @@ export class UsherNode {
     if (this.hosts.size === 0)
       throw new ConfigError('director_mail_servers lists no backend', { setting: 'director_mail_servers' });
     const hasher = new UserHasher(c.usernameHash);
-    if (c.directorServers.trim() === '') {
-      this.router = new LocalRouter({
-        hosts: this.hosts,
-        hasher,
-        clock: systemClock,
-        userExpireSecs: c.userExpireSecs,
-      });
-    } else {
-      this.ring = await startRing({ config: c, hosts: this.hosts, hasher, registry: this.registry, log: this.log });
-      this.router = this.ring.router;
-    }
+    const ringOpts = { config: c, hosts: this.hosts, hasher, registry: this.registry, log: this.log };
+    this.ring = c.directorServers.trim() === '' ? await startStandalone(ringOpts) : await startRing(ringOpts);
+    this.router = this.ring.router;
     this.registry.startRefresh(this.router);
     const tls = this.secureContext();
     const loginTrusted = NetworkList.parse(c.loginTrustedNetworks);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { HostTable, UserHasher } from '@usher/core';
 import type { SessionRegistry } from '@usher/proxy';
-import { RealScheduler, RingNode } from '@usher/ring';
+import { MemoryNetwork, RealScheduler, RingNode } from '@usher/ring';
 import { GrpcTransport } from '@usher/ring/grpc';
 import { ConfigError, type UsherConfig } from '../config/load-config.js';
 import type { UsherLogger } from '../log/logger.js';
@@ -79,3 +79,36 @@ export async function startRing(opts: {
   log.info('ring started', { self, members: members.length });
   return node;
 }
+
+/**
+ * A node without director_servers (like a Director with an empty director_servers): a ring of one,
+ * so admin operations, moves and kicks behave exactly as in a ring; its network reaches no one.
+ */
+export async function startStandalone(opts: {
+  config: UsherConfig;
+  hosts: HostTable;
+  hasher: UserHasher;
+  registry: SessionRegistry;
+  log: UsherLogger;
+}): Promise<RingNode> {
+  const self = STANDALONE_SELF;
+  const scheduler = new RealScheduler();
+  const node = new RingNode({
+    self,
+    members: [self],
+    transport: new MemoryNetwork({ scheduler }).transport(self),
+    scheduler,
+    hosts: opts.hosts,
+    hasher: opts.hasher,
+    userExpireSecs: opts.config.userExpireSecs,
+    userKickDelayMs: opts.config.ring.userKickDelayMs,
+    syncTimeoutMs: opts.config.ring.syncTimeoutMs,
+    kicks: opts.registry,
+    log: opts.log,
+  });
+  await node.start();
+  return node;
+}
+
+/** Dovecot's id for a standalone director. */
+export const STANDALONE_SELF = '127.0.0.1:0';
