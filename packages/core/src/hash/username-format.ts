@@ -11,7 +11,7 @@ import { HashFormatError } from '../errors/usher-error.js';
  * a login then fails temporarily instead of landing on a different backend than Dovecot's.
  */
 
-type Variable = 'user' | 'username' | 'domain' | { env: string } | { global: string };
+type Variable = 'user' | 'username' | 'domain' | 'percent' | { env: string } | { global: string };
 type Modifier = 'L' | 'U' | 'E' | 'X' | 'R' | 'M' | 'T';
 
 interface Literal {
@@ -29,6 +29,7 @@ interface Expansion {
 }
 type Part = Literal | Expansion;
 
+const PERCENT = Buffer.from('%');
 const SHORT_VARS: Readonly<Record<string, Variable>> = { u: 'user', n: 'username', d: 'domain' };
 const LONG_VARS: Readonly<Record<string, Variable>> = { user: 'user', username: 'username', domain: 'domain' };
 /** Process-wide values Dovecot also expands; they differ per node, so they must be given explicitly. */
@@ -98,6 +99,7 @@ export class UsernameFormat {
       return Buffer.from(this.env[variable.env] ?? '', 'utf8');
     }
     if (variable === 'user') return user;
+    if (variable === 'percent') return PERCENT;
     const at = user.indexOf(0x40);
     if (variable === 'username') return at < 0 ? user : user.subarray(0, at);
     return at < 0 ? Buffer.alloc(0) : user.subarray(at + 1);
@@ -168,8 +170,8 @@ function compile(source: string): Part[] {
     let variable: Variable | undefined;
     if (i >= source.length) continue; // a trailing "%", "%L" or "%5" expands to nothing
     if (source[i] === '%') {
-      // "%L%" is a literal '%' whatever the modifiers
-      literal += '%';
+      // after a width or modifiers, '%' is a variable whose value is "%": "%5%" is "%", "%-1.-1%" is ""
+      parts.push({ kind: 'var', variable: 'percent', modifiers, offset, width, zeroPad });
       i++;
       continue;
     }

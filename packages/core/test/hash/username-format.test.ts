@@ -39,7 +39,9 @@ const EXPANSIONS: ReadonlyArray<[format: string, user: string, expanded: string]
   ['%Mu', 'john', '527bd5b5d689e2c32ae974c6229ff785'],
   ['%n@%d', 'a@b', 'a@b'],
   ['x%%y%u', 'j', 'x%yj'],
-  ['%L%u', 'J', '%u'], // "%L%" is a literal '%'
+  ['%L%u', 'J', '%u'], // after modifiers '%' is a variable worth "%"
+  ['%-1.-1%0', 'j', '0'], // ... and the substring applies to it
+  ['%5%x', 'j', '%x'],
   ['%u%', 'j', 'j'], // a trailing '%' expands to nothing
   ['%u%L', 'j', 'j'],
 ];
