@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HashFormatError } from '../errors/usher-error.js';
+import { applyHashFunction, type HashFunction, parseHashFunction } from './hash-function.js';
 
 /**
  * Dovecot 2.3 %-expansion, reduced to what director_username_hash can use: the user variables
@@ -11,7 +12,14 @@ import { HashFormatError } from '../errors/usher-error.js';
  * a login then fails temporarily instead of landing on a different backend than Dovecot's.
  */
 
-type Variable = 'user' | 'username' | 'domain' | 'percent' | { env: string } | { global: string };
+type Variable =
+  | 'user'
+  | 'username'
+  | 'domain'
+  | 'percent'
+  | { env: string }
+  | { global: string }
+  | { hashed: HashFunction; inner: Variable };
 type Modifier = 'L' | 'U' | 'E' | 'X' | 'R' | 'M' | 'T';
 
 interface Literal {
@@ -58,17 +66,15 @@ export class UsernameFormat {
     this.parts = compile(source);
     this.env = options.env ?? {};
     for (const part of this.parts) {
-      if (part.kind === 'var' && typeof part.variable === 'object' && 'global' in part.variable) {
-        const name = part.variable.global;
-        if (options.globals?.[name] === undefined) {
-          throw new HashFormatError(
-            `director_username_hash=${source}: %{${name}} differs per node and is not supported`,
-            {
-              format: source,
-              variable: name,
-            },
-          );
-        }
+      const name = part.kind === 'var' ? globalOf(part.variable) : undefined;
+      if (name !== undefined && options.globals?.[name] === undefined) {
+        throw new HashFormatError(
+          `director_username_hash=${source}: %{${name}} differs per node and is not supported`,
+          {
+            format: source,
+            variable: name,
+          },
+        );
       }
     }
     this.globals = options.globals ?? {};
@@ -95,6 +101,7 @@ export class UsernameFormat {
 
   private valueOf(variable: Variable, user: Buffer): Buffer {
     if (typeof variable === 'object') {
+      if ('hashed' in variable) return applyHashFunction(variable.hashed, this.valueOf(variable.inner, user));
       if ('global' in variable) return Buffer.from(this.globals[variable.global] ?? '', 'utf8');
       return Buffer.from(this.env[variable.env] ?? '', 'utf8');
     }
@@ -179,9 +186,16 @@ function compile(source: string): Part[] {
       const end = source.indexOf('}', i);
       if (end < 0) fail('unterminated %{');
       const name = source.slice(i + 1, end);
-      if (name.startsWith('env:')) variable = { env: name.slice(4) };
-      else if (GLOBAL_VARS.has(name)) variable = { global: name };
-      else variable = LONG_VARS[name] ?? fail(`unknown variable %{${name}}`, { variable: name });
+      const fn = parseHashFunction(name);
+      if (typeof fn === 'string') fail(fn, { variable: name });
+      if (fn !== undefined && typeof fn === 'object') {
+        variable = {
+          hashed: fn,
+          inner: namedVariable(fn.field) ?? fail(`unknown variable %{${name}}`, { variable: name }),
+        };
+      } else {
+        variable = namedVariable(name) ?? fail(`unknown variable %{${name}}`, { variable: name });
+      }
       i = end + 1;
     } else {
       const key = source[i];
@@ -193,6 +207,20 @@ function compile(source: string): Part[] {
   }
   if (literal !== '') parts.push({ kind: 'literal', bytes: Buffer.from(literal, 'utf8') });
   return parts;
+}
+
+/** The per-node global a variable reads, looking inside hash functions. */
+function globalOf(v: Variable): string | undefined {
+  if (typeof v !== 'object') return undefined;
+  if ('global' in v) return v.global;
+  if ('hashed' in v) return globalOf(v.inner);
+  return undefined;
+}
+
+function namedVariable(name: string): Variable | undefined {
+  if (name.startsWith('env:')) return { env: name.slice(4) };
+  if (GLOBAL_VARS.has(name)) return { global: name };
+  return LONG_VARS[name];
 }
 
 function isDigit(c: string): boolean {

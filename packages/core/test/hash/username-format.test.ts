@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HashFormatError, UsernameFormat, userHash } from '../../src/index.js';
 
@@ -80,6 +81,23 @@ describe('director_username_hash expansion', () => {
       expect(() => new UsernameFormat(format)).toThrow(HashFormatError);
     });
   }
+
+  it('runs Dovecot 2.3 hash functions: %{alg[;option]:field}', () => {
+    const fmt = (f: string, u = 'bob') => new UsernameFormat(f).expand(u).toString('latin1');
+    expect(fmt('%{md5:user}')).toHaveLength(32);
+    expect(fmt('%{md5;truncate=12:user}')).toBe(`0${fmt('%{md5:user}').slice(0, 3)}`); // top 12 bits, right-aligned
+    expect(fmt('%{md5;truncate=8:user}')).toBe(fmt('%2{md5:user}'));
+    // "salt=" swallows the rest of the options, ';' included
+    expect(fmt('%{md5;salt=q;format=base64:user}')).toBe(createHash('md5').update('q;format=base64bob').digest('hex'));
+    expect(fmt('%{sha1;format=base64:user}')).toBe(createHash('sha1').update('bob').digest('base64'));
+    expect(fmt('%{sha256;rounds=2:user}')).toBe(
+      createHash('sha256').update(createHash('sha256').update('bob').digest()).digest('hex'),
+    );
+    expect(() => new UsernameFormat('%{md5;rounds=2;salt=x:user}')).toThrow(HashFormatError); // two options: Dovecot fails
+    expect(() => new UsernameFormat('%{md5;rounds=0:user}')).toThrow(HashFormatError);
+    expect(() => new UsernameFormat('%{md5:hostname}')).toThrow(HashFormatError); // per-node value inside a hash
+    expect(fmt('%{md5;bogus=1:user}')).toBe(fmt('%{md5:user}')); // unknown options are ignored, as in Dovecot
+  });
 
   it('expands %{env:NAME} and a given %{hostname}', () => {
     expect(new UsernameFormat('%{env:X}-%u', { env: { X: 'a' } }).expand('j').toString()).toBe('a-j');
