@@ -147,6 +147,8 @@ describe('random director_username_hash formats equal doveadm', () => {
     '%2.2Ln',
     '%-3Ld',
     '%{env:USHER_UNSET}',
+    '%Dd',
+    '%DLu',
     '%{md5:user}',
     '%{sha1;truncate=9:domain}',
     '%{sha256;salt=s:username}',

@@ -20,7 +20,7 @@ type Variable =
   | { env: string }
   | { global: string }
   | { hashed: HashFunction; inner: Variable };
-type Modifier = 'L' | 'U' | 'E' | 'X' | 'R' | 'M' | 'T';
+type Modifier = 'L' | 'U' | 'E' | 'X' | 'R' | 'M' | 'T' | 'D';
 
 interface Literal {
   readonly kind: 'literal';
@@ -42,9 +42,9 @@ const SHORT_VARS: Readonly<Record<string, Variable>> = { u: 'user', n: 'username
 const LONG_VARS: Readonly<Record<string, Variable>> = { user: 'user', username: 'username', domain: 'domain' };
 /** Process-wide values Dovecot also expands; they differ per node, so they must be given explicitly. */
 const GLOBAL_VARS = new Set(['hostname', 'pid', 'uid', 'gid']);
-const MODIFIERS = new Set<string>(['L', 'U', 'E', 'X', 'R', 'M', 'T']);
-/** Dovecot modifiers whose output we do not reproduce bit for bit (hashes, LDAP DN form). */
-const UNSUPPORTED_MODIFIERS = new Set<string>(['H', 'N', 'D']);
+const MODIFIERS = new Set<string>(['L', 'U', 'E', 'X', 'R', 'M', 'T', 'D']);
+/** Dovecot modifiers whose output we do not reproduce bit for bit (its non-cryptographic hashes). */
+const UNSUPPORTED_MODIFIERS = new Set<string>(['H', 'N']);
 
 export interface UsernameFormatOptions {
   /** Values for %{env:NAME}; an unset name expands to "" as in Dovecot. */
@@ -273,6 +273,9 @@ function applyModifier(m: Modifier, v: Buffer): Buffer {
     }
     case 'M':
       return Buffer.from(md5Hex(v), 'latin1');
+    case 'D':
+      // LDAP DN form: "sub.domain.org" -> "sub,dc=domain,dc=org"
+      return Buffer.from(v.toString('latin1').replaceAll('.', ',dc='), 'latin1');
     case 'T': {
       let end = v.length;
       while (end > 0 && isSpace(v[end - 1] as number)) end--;

@@ -35,6 +35,7 @@ const EXPANSIONS: ReadonlyArray<[format: string, user: string, expanded: string]
   ['%LRu', 'AB', 'ba'],
   ['%Eu', `O'B"x\\y`, `O\\'B\\"x\\\\y`],
   ['%Tu', 'john  \t', 'john'],
+  ['%Dd', 'u@sub.domain.org', 'sub,dc=domain,dc=org'],
   ['%Xu', '255', 'ff'],
   ['%Xu', 'abc', '0'],
   ['%Mu', 'john', '527bd5b5d689e2c32ae974c6229ff785'],
@@ -72,7 +73,6 @@ describe('director_username_hash expansion', () => {
     '%{lc:user}',
     '%Hu',
     '%Nu',
-    '%Du',
     '%{hostname}',
     '%{pid}',
   ];
