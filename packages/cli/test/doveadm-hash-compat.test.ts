@@ -62,6 +62,13 @@ const FORMATS = [
   '%{md5;rounds=2;salt=x:user}',
   '%2{md5:user}',
   '%{md5:nosuch}',
+  '%Hu',
+  '%256Hu',
+  '%2.256Hn',
+  '%Nu',
+  '%3.16Nu',
+  '%RHu',
+  '%-3.7Hd',
 ];
 const USERS = [
   'user@example.com',

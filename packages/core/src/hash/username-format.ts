@@ -20,7 +20,7 @@ type Variable =
   | { env: string }
   | { global: string }
   | { hashed: HashFunction; inner: Variable };
-type Modifier = 'L' | 'U' | 'E' | 'X' | 'R' | 'M' | 'T' | 'D';
+type Modifier = 'L' | 'U' | 'E' | 'X' | 'R' | 'M' | 'T' | 'D' | 'H' | 'N';
 
 interface Literal {
   readonly kind: 'literal';
@@ -42,9 +42,7 @@ const SHORT_VARS: Readonly<Record<string, Variable>> = { u: 'user', n: 'username
 const LONG_VARS: Readonly<Record<string, Variable>> = { user: 'user', username: 'username', domain: 'domain' };
 /** Process-wide values Dovecot also expands; they differ per node, so they must be given explicitly. */
 const GLOBAL_VARS = new Set(['hostname', 'pid', 'uid', 'gid']);
-const MODIFIERS = new Set<string>(['L', 'U', 'E', 'X', 'R', 'M', 'T', 'D']);
-/** Dovecot modifiers whose output we do not reproduce bit for bit (its non-cryptographic hashes). */
-const UNSUPPORTED_MODIFIERS = new Set<string>(['H', 'N']);
+const MODIFIERS = new Set<string>(['L', 'U', 'E', 'X', 'R', 'M', 'T', 'D', 'H', 'N']);
 
 export interface UsernameFormatOptions {
   /** Values for %{env:NAME}; an unset name expands to "" as in Dovecot. */
@@ -95,8 +93,15 @@ export class UsernameFormat {
 
   private expandVar(part: Expansion, user: Buffer): Buffer {
     let value = this.valueOf(part.variable, user);
-    for (const m of part.modifiers) value = applyModifier(m, value);
-    return substring(value, part);
+    let sized = false;
+    for (const m of part.modifiers) {
+      if (m === 'H' || m === 'N') {
+        // these use the width as a modulus and the offset as a zero-padded length, and consume both
+        value = numericHash(m, value, sized ? 0 : part.width, sized ? 0 : part.offset);
+        sized = true;
+      } else value = applyModifier(m, value);
+    }
+    return sized ? value : substring(value, part);
   }
 
   private valueOf(variable: Variable, user: Buffer): Buffer {
@@ -170,7 +175,6 @@ function compile(source: string): Part[] {
     while (i < source.length) {
       const c = source[i] as string;
       if (MODIFIERS.has(c)) modifiers.push(c as Modifier);
-      else if (UNSUPPORTED_MODIFIERS.has(c)) fail(`modifier %${c} is not supported`);
       else break;
       i++;
     }
@@ -273,6 +277,9 @@ function applyModifier(m: Modifier, v: Buffer): Buffer {
     }
     case 'M':
       return Buffer.from(md5Hex(v), 'latin1');
+    case 'H':
+    case 'N':
+      return numericHash(m, v, 0, 0);
     case 'D':
       // LDAP DN form: "sub.domain.org" -> "sub,dc=domain,dc=org"
       return Buffer.from(v.toString('latin1').replaceAll('.', ',dc='), 'latin1');
@@ -290,6 +297,29 @@ function isSpace(c: number): boolean {
 
 function md5Hex(v: Buffer): string {
   return createHash('md5').update(v).digest('hex');
+}
+
+/**
+ * %H: the ELF-style string hash; %N: the first 8 bytes of MD5 as a big-endian integer (printed
+ * through 32 bits when not reduced). Both reduce modulo the width when one is given, print lowercase
+ * hex and left-pad it with '0' to the offset's length (verified against doveadm).
+ */
+function numericHash(m: 'H' | 'N', v: Buffer, width: number, offset: number): Buffer {
+  let n: bigint;
+  if (m === 'H') {
+    let h = 0;
+    for (const c of v) {
+      h = ((h << 4) + c) >>> 0;
+      const g = (h & 0xf0000000) >>> 0;
+      if (g !== 0) h = (h ^ (g >>> 24) ^ g) >>> 0;
+    }
+    n = BigInt(h);
+  } else {
+    n = createHash('md5').update(v).digest().readBigUInt64BE(0);
+  }
+  if (width > 0) n %= BigInt(width);
+  const hex = (n & 0xffffffffn).toString(16);
+  return Buffer.from(offset > hex.length ? hex.padStart(offset, '0') : hex, 'latin1');
 }
 
 /** Offset first, then width: truncate, or with a zero-prefixed width left-pad with '0' and never truncate. */

@@ -36,6 +36,11 @@ const EXPANSIONS: ReadonlyArray<[format: string, user: string, expanded: string]
   ['%Eu', `O'B"x\\y`, `O\\'B\\"x\\\\y`],
   ['%Tu', 'john  \t', 'john'],
   ['%Dd', 'u@sub.domain.org', 'sub,dc=domain,dc=org'],
+  ['%Hu', 'bob', '6952'], // ELF-style string hash, hex
+  ['%256Hu', 'bob', '52'], // the width is a modulus
+  ['%3.16Hu', 'bob', '002'], // the offset a zero-padded length
+  ['%Nu', 'bob', '70ef21ca'], // MD5's first 8 bytes, printed through 32 bits
+  ['%16Nu', 'bob', '2'],
   ['%Xu', '255', 'ff'],
   ['%Xu', 'abc', '0'],
   ['%Mu', 'john', '527bd5b5d689e2c32ae974c6229ff785'],
@@ -63,19 +68,7 @@ describe('director_username_hash expansion', () => {
     expect(new UsernameFormat('%Lu').expand('\u00c9\u0130K\u212a').toString('utf8')).toBe('\u00c9\u0130k\u212a');
   });
 
-  const FAILURES = [
-    '%x',
-    '%{foo}',
-    '%{user',
-    '%{}',
-    '%L2u',
-    '%{L:user}',
-    '%{lc:user}',
-    '%Hu',
-    '%Nu',
-    '%{hostname}',
-    '%{pid}',
-  ];
+  const FAILURES = ['%x', '%{foo}', '%{user', '%{}', '%L2u', '%{L:user}', '%{lc:user}', '%{hostname}', '%{pid}'];
   for (const format of FAILURES) {
     it(`refuses ${format} with a typed error`, () => {
       expect(() => new UsernameFormat(format)).toThrow(HashFormatError);
