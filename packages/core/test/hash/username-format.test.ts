@@ -40,7 +40,7 @@ const EXPANSIONS: ReadonlyArray<[format: string, user: string, expanded: string]
   ['%256Hu', 'bob', '52'], // the width is a modulus
   ['%3.16Hu', 'bob', '002'], // the offset a zero-padded length
   ['%Nu', 'bob', '70ef21ca'], // MD5's first 8 bytes, printed through 32 bits
-  ['%16Nu', 'bob', '2'],
+  ['%16Nu', 'bob', 'a'],
   ['%Xu', '255', 'ff'],
   ['%Xu', 'abc', '0'],
   ['%Mu', 'john', '527bd5b5d689e2c32ae974c6229ff785'],
