@@ -1,22 +1,24 @@
 /**
  * Every benchmark in one run: placement and directory in this process, then the proxy bench (real
- * usherd and Dovecot; needs root). `npm run bench` from the repository root builds first.
- * Run: `node --expose-gc packages/bench/dist/main.js [--only placement|directory|proxy] [proxy options]`.
+ * usherd and Dovecot; needs root), then the ring bench (RingNodes over gRPC on loopback).
+ * `npm run bench` from the repository root builds first.
+ * Run: `node --expose-gc packages/bench/dist/main.js [--only placement|directory|proxy|ring] [options]`.
  */
 import { parseArgs } from 'node:util';
 import { runDirectoryBench } from './directory-bench.js';
 import { runPlacementBench } from './placement-bench.js';
 import { PROXY_USAGE, proxyArgSpec, proxyOptions } from './proxy/args.js';
 import { runProxyBench } from './proxy/main.js';
+import { RING_USAGE, ringArgSpec, ringOptions, runRingBench } from './ring/main.js';
 
-const BENCHES = ['placement', 'directory', 'proxy'] as const;
+const BENCHES = ['placement', 'directory', 'proxy', 'ring'] as const;
 
 const { values } = parseArgs({
-  options: { only: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...proxyArgSpec },
+  options: { only: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...proxyArgSpec, ...ringArgSpec },
   strict: true,
 });
 if (values.help) {
-  process.stdout.write(`usage: main.js [--only ${BENCHES.join('|')}] ${PROXY_USAGE}\n`);
+  process.stdout.write(`usage: main.js [--only ${BENCHES.join('|')}] ${PROXY_USAGE} ${RING_USAGE}\n`);
   process.exit(0);
 }
 const only = values.only;
@@ -26,6 +28,7 @@ if (only !== undefined && !(BENCHES as readonly string[]).includes(only)) {
 }
 // parsed up front so a typo fails before minutes of the other benches
 const proxy = proxyOptions(values);
+const ring = ringOptions(values);
 const run = (name: (typeof BENCHES)[number]) => only === undefined || only === name;
 
 if (run('placement')) runPlacementBench();
@@ -39,4 +42,5 @@ if (run('proxy')) {
     process.exit(1);
   }
 }
+if (run('ring')) await runRingBench(ring);
 process.exit(0);

@@ -2,6 +2,8 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UsherError } from '@usher/core';
+import { configImportDovecot } from './commands/config-import-dovecot.js';
+import { DIRECTOR_USAGE, isOfflineMap, runDirector } from './commands/director/index.js';
 import { directorMap } from './commands/director-map.js';
 import { vectorsCheck } from './commands/vectors-check.js';
 import { CliError, EX_TEMPFAIL, EX_USAGE, UsageError } from './util/exit-codes.js';
@@ -11,11 +13,15 @@ const USAGE = `usage:
   usheradm director map -u USER [--hash-format F]
   usheradm director map --hosts "SPEC" [--tag T] [--hash-format F] USER...
       SPEC: director_mail_servers syntax (IP, IP1-IP2, name, @tag), plus =VHOSTS and :down per host
-  usheradm vectors check FILE...`;
+${DIRECTOR_USAGE}
+  usheradm vectors check FILE...
+  usheradm config import-dovecot [--self IP] [--out FILE.json] FILE|-
+      FILE: \`doveconf -n\` output (or a dovecot.conf); writes usherd's JSON, reports what did not carry over`;
 
 export async function run(argv: readonly string[], output: Output = processOutput): Promise<number> {
   const [group, command, ...rest] = argv;
   try {
+    if (group === 'director' && !isOfflineMap(command, rest)) return await runDirector(command, rest, output);
     if (group === 'director' && command === 'map') {
       const { values, positionals } = parseArgs({
         args: rest,
@@ -40,6 +46,22 @@ export async function run(argv: readonly string[], output: Output = processOutpu
       );
     }
     if (group === 'vectors' && command === 'check') return await vectorsCheck(rest, output);
+    if (group === 'config' && command === 'import-dovecot') {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { self: { type: 'string' }, out: { type: 'string', short: 'o' } },
+      });
+      if (positionals.length !== 1) throw new UsageError('config import-dovecot needs one FILE (or - for stdin)');
+      return await configImportDovecot(
+        {
+          file: positionals[0] as string,
+          ...(values.self === undefined ? {} : { self: values.self }),
+          ...(values.out === undefined ? {} : { out: values.out }),
+        },
+        output,
+      );
+    }
     if (group === undefined || group === 'help' || group === '--help' || group === '-h') {
       output.out(USAGE);
       return 0;

@@ -4,6 +4,7 @@ export * from './errors/usher-error.js';
 export * from './hash/md5.js';
 export * from './hash/user-hash.js';
 export * from './hash/username-format.js';
+export * from './health/host-health-sink.js';
 export * from './hosts/crc32.js';
 export * from './hosts/host-table.js';
 export * from './hosts/ip-address.js';

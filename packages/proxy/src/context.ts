@@ -79,6 +79,22 @@ export interface ProxyContext {
    * Dovecot's managesieve_sieve_capability / managesieve_notify_capability; default: Pigeonhole 0.5's.
    */
   readonly sieveCapability?: { readonly sieve: string; readonly notify: string };
+  /** Optional observers (metrics); absent = nobody listens. Called synchronously, must not throw. */
+  readonly events?: ProxyEvents;
+}
+
+/**
+ * What the proxy reports as it works, for counters and histograms kept outside it. Protocol is a
+ * plain string here so this file needs nothing from the session code.
+ */
+export interface ProxyEvents {
+  /**
+   * A login attempt ended: `ok` (backend accepted, session proxied), `failed` (backend rejected the
+   * credentials) or `tempfail` (no backend could be chosen or reached, or it misbehaved).
+   */
+  onLogin?(protocol: string, result: 'ok' | 'failed' | 'tempfail'): void;
+  /** Router.route answered (or threw) after `seconds`; LMTP reports one per recipient. */
+  onRoute?(protocol: string, seconds: number, ok: boolean): void;
 }
 
 export const DEFAULT_SIEVE_CAPABILITY = {

@@ -8,7 +8,7 @@ import {
   type UserBatch,
   type UserMergeResult,
 } from '@usher/core';
-import type { RingMessage } from './messages.js';
+import { RING_FEATURES, type RingMessage } from './messages.js';
 import type { PeerLink } from './peer-links.js';
 import { RING_PROTOCOL } from './ring-options.js';
 import type { Scheduler } from './scheduler.js';
@@ -90,6 +90,7 @@ export class AntiEntropy {
       pl.link.close(`ring protocol ${m.protocol} not supported (we speak ${RING_PROTOCOL})`);
       return;
     }
+    pl.features = new Set(m.features ?? []);
     for (const node of m.members) this.o.memberSeen(node);
     this.sendState(pl, m.bucketDigests);
     const ex = pl.exchange;
@@ -147,6 +148,7 @@ export class AntiEntropy {
       members: this.o.members(),
       hostsHash: this.o.state.hostsHash(),
       bucketDigests: this.o.state.digests(this.nowSecs()),
+      features: RING_FEATURES,
     });
   }
 

@@ -3,6 +3,7 @@ export * from './flood.js';
 export * from './memory-transport.js';
 export * from './messages.js';
 export type { ResetHostUsersResult } from './ring-admin.js';
+export type { RingHealthOptions } from './ring-health.js';
 export { RingNode } from './ring-node.js';
 export * from './ring-options.js';
 export * from './scheduler.js';

@@ -23,8 +23,21 @@ export interface HostRecord {
   readonly hostname: string;
   /** A removed host is kept as a tombstone so an older "set" cannot resurrect it. */
   readonly removed: boolean;
+  /** `down` was set by the health checks, not an operator (absent = false: an operator's or config's state). */
+  readonly healthDown?: boolean;
   readonly version: Hlc;
 }
+
+/** One node's verdict on one backend (see `health` below). */
+export interface HealthObservation {
+  readonly ip: string;
+  readonly failing: boolean;
+  /** Unix ms on the origin's clock since when the verdict holds. */
+  readonly sinceMs: number;
+}
+
+/** Optional message kinds a node understands, announced in its hello (see `features`). */
+export const RING_FEATURES = ['health'] as const;
 
 /**
  * User assignments, column-wise. Row i is (tags[tagIndex[i]], hashes[i]) -> hostIps[hostIndex[i]],
@@ -53,6 +66,11 @@ export type RingMessage =
       readonly hostsHash: number;
       /** Per-bucket digests of the sender's user directory (see the ring's digest scheme). */
       readonly bucketDigests: Uint32Array;
+      /**
+       * Optional message kinds the sender understands (RING_FEATURES). A peer is sent such a message
+       * only once it announced the kind: a node that predates it would drop the link over it.
+       */
+      readonly features?: readonly string[];
     }
   /** Full state for the buckets the receiver lacks (all buckets for an empty node). Sent in chunks. */
   | {
@@ -83,6 +101,17 @@ export type RingMessage =
       readonly seq: number;
       readonly node: string;
       readonly removed: boolean;
+    }
+  /**
+   * A node's current health verdicts on the backends, flooded like updates. Only the latest per
+   * origin counts; it is re-sent periodically and stands for `validMs` after it arrives.
+   */
+  | {
+      readonly kind: 'health';
+      readonly origin: string;
+      readonly seq: number;
+      readonly validMs: number;
+      readonly observations: readonly HealthObservation[];
     }
   | { readonly kind: 'ping'; readonly sentMs: number }
   | { readonly kind: 'pong'; readonly sentMs: number };

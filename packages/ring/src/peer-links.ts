@@ -33,6 +33,10 @@ export class PeerLink {
   lastHeardAt: number;
   rttMs: number | undefined;
   closed = false;
+  /** This node closed the link on purpose (not a failure of the peer). */
+  closing = false;
+  /** Optional message kinds the peer announced in its hello (empty until then, and for older nodes). */
+  features: ReadonlySet<string> = new Set();
   /** Anti-entropy bookkeeping (see anti-entropy.ts). */
   readonly exchange: ExchangeState = {
     expectAnswer: false,
@@ -57,6 +61,12 @@ export class PeerLink {
 
   send(message: RingMessage): boolean {
     return !this.closed && this.link.send(message);
+  }
+
+  /** Close on purpose: the peer did nothing wrong, so it is not marked failed. */
+  close(reason: string): void {
+    this.closing = true;
+    this.link.close(reason);
   }
 }
 
@@ -126,7 +136,7 @@ export class PeerLinks {
   stop(): void {
     this.running = false;
     this.maintenance?.();
-    for (const pl of [...this.open]) pl.link.close('node stopping');
+    for (const pl of [...this.open]) pl.close('node stopping');
   }
 
   /** A member exists and may be up (learned from a peer): add it, forget its failure, re-check our right. */
@@ -140,7 +150,7 @@ export class PeerLinks {
 
   memberRemoved(node: string): void {
     if (!this.topology.remove(node)) return;
-    for (const pl of [...this.open]) if (pl.peer === node) pl.link.close('member removed');
+    for (const pl of [...this.open]) if (pl.peer === node) pl.close('member removed');
     this.ensureRight();
   }
 
@@ -151,7 +161,7 @@ export class PeerLinks {
     const desired = this.topology.right(now);
     if (this.rightLink && this.rightLink.peer === desired) return;
     if (desired === undefined) {
-      this.rightLink?.link.close('no right neighbour');
+      this.rightLink?.close('no right neighbour');
       return;
     }
     if (this.connecting !== undefined) return;
@@ -183,7 +193,7 @@ export class PeerLinks {
     }
     const old = this.rightLink;
     this.rightLink = this.adopt(link);
-    old?.link.close('replaced by a closer right neighbour');
+    old?.close('replaced by a closer right neighbour');
   }
 
   private accept(link: RingLink): void {
@@ -229,8 +239,12 @@ export class PeerLinks {
     pl.pingTimer?.();
     this.open.delete(pl);
     const now = this.opts.scheduler.now();
-    // a link that failed soon after it opened, or went silent, would fail again: skip its peer a while
-    if (reason === 'ping timeout' || now - pl.upAt < this.opts.pingIntervalMs) {
+    // a link to our right that failed soon after it opened, or any link gone silent, would fail again:
+    // skip its peer a while. Not a link closed on purpose, by us or (inbound) by its owner re-pointing
+    // its right: such marks made neighbours re-point their own rights in turn, and a ring whose nodes
+    // joined within a ping interval of each other re-linked forever.
+    const failedEarly = pl.direction === 'outbound' && !pl.closing && now - pl.upAt < this.opts.pingIntervalMs;
+    if (reason === 'ping timeout' || failedEarly) {
       this.topology.markFailed(pl.peer, now + this.opts.retryFailedMs);
     }
     if (this.rightLink === pl) this.rightLink = undefined;

@@ -1,4 +1,4 @@
-import { type Host, type HostInput, type HostRecord, parseIp, userKey } from '@usher/core';
+import { type Host, type HostInput, type HostRecord, type HostWriter, parseIp, userKey } from '@usher/core';
 import { RingError } from './errors.js';
 import type { RingCore } from './ring-core.js';
 import { parseMember } from './topology.js';
@@ -38,10 +38,11 @@ export class RingAdmin {
     await this.publish(this.core.state.removeHost(ip, this.core.o.scheduler.now()));
   }
 
-  async setHostDown(ip: string, down: boolean): Promise<void> {
+  /** HOST-UP / HOST-DOWN; `by.health` when the health checks decided it (an operator's down then holds). */
+  async setHostDown(ip: string, down: boolean, by: HostWriter = {}): Promise<void> {
     this.running();
     this.host(ip);
-    const record = this.core.state.setHostDown(ip, down, this.core.o.scheduler.now());
+    const record = this.core.state.setHostDown(ip, down, this.core.o.scheduler.now(), by);
     if (record) await this.publish(record);
   }
 

@@ -18,6 +18,7 @@ import { SyncRounds } from './sync.js';
 import { UpdateBatcher } from './update-batcher.js';
 
 type Update = Extract<RingMessage, { kind: 'update' }>;
+type Health = Extract<RingMessage, { kind: 'health' }>;
 type Kick = Update['kicks'][number];
 
 export interface UpdateParts {
@@ -46,6 +47,7 @@ export class RingCore {
   private readonly dedup = new FloodDedup();
   private seq: number;
   private readonly wakeListeners: (() => void)[] = [];
+  private readonly healthListeners: ((m: Health) => void)[] = [];
   private wakeScheduled = false;
   private housekeeping: Cancel | undefined;
 
@@ -176,6 +178,18 @@ export class RingCore {
     for (const pl of this.links.links()) pl.send(m);
   }
 
+  /** Called with every other node's health report (flooded `health` messages), once each. */
+  onHealth(fn: (m: Health) => void): void {
+    this.healthListeners.push(fn);
+  }
+
+  /** Flood this node's health verdicts. */
+  floodHealth(validMs: number, observations: Health['observations']): void {
+    const seq = ++this.seq;
+    this.dedup.accept(this.o.self, seq);
+    this.forwardHealth({ kind: 'health', origin: this.o.self, seq, validMs, observations });
+  }
+
   /** Merge host records from a peer; returns those that won here. */
   applyHosts(records: readonly HostRecord[], wholeTable: boolean): HostRecord[] {
     const before = this.state.hosts.version;
@@ -273,9 +287,19 @@ export class RingCore {
         } else if (m.removed) this.links.memberRemoved(m.node);
         else this.links.memberSeen(m.node);
         return;
+      case 'health':
+        if (!this.dedup.accept(m.origin, m.seq) || m.origin === this.o.self) return;
+        this.forwardHealth(m, pl);
+        for (const fn of this.healthListeners) fn(m);
+        return;
       default:
         return;
     }
+  }
+
+  /** Health goes only to peers that announced they understand it (an older node would drop the link). */
+  private forwardHealth(m: Health, from?: PeerLink): void {
+    for (const pl of this.links.links()) if (pl !== from && pl.features.has('health')) pl.send(m);
   }
 
   private onUpdate(pl: PeerLink, m: Update): void {

@@ -1,7 +1,8 @@
-import type { ClusterState, HostInput, Route, Router } from '@usher/core';
+import type { ClusterState, HostHealthSink, HostInput, HostWriter, Route, Router } from '@usher/core';
 import { RingError } from './errors.js';
 import { type ResetHostUsersResult, RingAdmin } from './ring-admin.js';
 import { RingCore } from './ring-core.js';
+import { RingHealth, type RingHealthOptions } from './ring-health.js';
 import type { PeerStatus, RingNodeOptions, RingStatus } from './ring-options.js';
 import { RingRouter } from './ring-router.js';
 
@@ -51,8 +52,14 @@ export class RingNode {
     return this.admin.removeHost(ip);
   }
 
-  setHostDown(ip: string, down: boolean): Promise<void> {
-    return this.admin.setHostDown(ip, down);
+  /** Admin HOST-UP / HOST-DOWN. `by.health`: the health checks' decision, which never overrides an operator's down. */
+  setHostDown(ip: string, down: boolean, by: HostWriter = {}): Promise<void> {
+    return this.admin.setHostDown(ip, down, by);
+  }
+
+  /** The seam the health checks use (core's HostHealthSink), backed by this node. */
+  healthSink(opts: RingHealthOptions = {}): HostHealthSink {
+    return new RingHealth(this.core, this.admin, opts);
   }
 
   flushHost(ip?: string): Promise<number> {

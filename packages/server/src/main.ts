@@ -1,8 +1,10 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UsherError } from '@usher/core';
 import { loadConfig } from './config/load-config.js';
+import { whereIs } from './config/locate.js';
 import { createLogger } from './log/logger.js';
 import { UsherNode } from './usher-node.js';
 
@@ -55,7 +57,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     await node.start();
   } catch (e) {
-    log.error('start failed', { error: (e as Error).message, ...(e instanceof UsherError ? e.context : {}) });
+    const setting = e instanceof UsherError ? e.context.setting : undefined;
+    // settings checked only at start (addresses, certificates, DNS) get a file line too
+    const at =
+      typeof setting === 'string'
+        ? whereIs(setting, { ...(values.config ? configOrigin(values.config) : {}), overrides })
+        : '';
+    const where = at ? { where: at } : {};
+    log.error('start failed', { error: (e as Error).message, ...(e instanceof UsherError ? e.context : {}), ...where });
     await node.stop(0);
     return e instanceof UsherError && e.code === 'CONFIG' ? 78 : 1;
   }
@@ -75,6 +84,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
   });
+}
+
+function configOrigin(file: string): { file: string; text?: string } {
+  try {
+    return { file, text: readFileSync(file, 'utf8') };
+  } catch {
+    return { file };
+  }
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

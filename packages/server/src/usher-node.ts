@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
+import type { DirectorAdminSocket } from '@usher/admin';
 import { HostTable, parseMailServers, type Router, resolveMailServers, UserHasher } from '@usher/core';
 import {
   type BackendTlsOptions,
@@ -18,10 +19,14 @@ import {
   SessionRegistry,
   startListener,
 } from '@usher/proxy';
+import type { HealthMonitor } from '@usher/health';
 import type { RingNode } from '@usher/ring';
+import { startDirectorAdmin } from './admin/start-admin.js';
 import { ConfigError, type ListenerConfig, type Protocol, type UsherConfig } from './config/load-config.js';
 import type { UsherLogger } from './log/logger.js';
+import { Observability } from './observability/observability.js';
 import { dnsResolve } from './net/dns.js';
+import { startHealth } from './health/start-health.js';
 import { startRing, startStandalone } from './ring/start-ring.js';
 
 const HANDLERS: Record<Protocol, (conn: ClientConnection, ctx: ProxyContext) => Promise<void>> = {
@@ -57,12 +62,19 @@ export class UsherNode {
   router!: Router;
   /** The replicated state; a ring of one when director_servers is empty. */
   ring!: RingNode;
+  /** Backend health checks (undefined when health_checks is off). */
+  health: HealthMonitor | undefined;
+  /** director-admin (doveadm director, poolmon); undefined when off. */
+  admin: DirectorAdminSocket | undefined;
+  /** Metrics (fed by the proxy's events) and the /metrics, /healthz, /readyz endpoint. */
+  readonly observability: Observability;
   private listeners: Array<{ config: ListenerConfig; listener: Listener }> = [];
   private stopping: Promise<void> | undefined;
 
   constructor(config: UsherConfig, log: UsherLogger) {
     this.config = config;
     this.log = log;
+    this.observability = new Observability(this, config, log);
   }
 
   async start(): Promise<void> {
@@ -76,6 +88,8 @@ export class UsherNode {
     this.ring = c.directorServers.trim() === '' ? await startStandalone(ringOpts) : await startRing(ringOpts);
     this.router = this.ring.router;
     this.registry.startRefresh(this.router);
+    this.admin = await startDirectorAdmin({ config: c, ring: this.ring, hasher, log: this.log });
+    this.health = startHealth({ config: c, ring: this.ring, log: this.log });
     const tls = this.secureContext();
     const loginTrusted = NetworkList.parse(c.loginTrustedNetworks);
     const haproxyTrusted = NetworkList.parse(c.haproxyTrustedNetworks);
@@ -118,19 +132,25 @@ export class UsherNode {
       hostsHash: this.hosts.hostsHash(),
       listeners: this.listeners.length,
     });
+    // last, so "ready" on /readyz also means every listener is bound
+    await this.observability.start();
   }
 
   /** Stop accepting, let sessions end until the deadline, then close the rest with each protocol's goodbye. */
   stop(deadlineMs = this.config.shutdownTimeoutMs): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('shutting down', { sessions: this.registry.size, deadlineMs });
+      this.observability.draining();
       await Promise.all(this.listeners.map((l) => l.listener.stopAccepting()));
       const until = Date.now() + deadlineMs;
       while (this.registry.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
       const kicked = this.registry.kickAll('Server shutting down.');
       for (const { config, listener } of this.listeners) listener.closeAll(SHUTDOWN_LINES[config.protocol]);
       this.registry.stopRefresh();
+      this.health?.stop();
+      await this.admin?.close();
       await this.ring?.stop();
+      await this.observability.stop();
       this.log.info('stopped', { kicked });
     })();
     return this.stopping;
@@ -191,6 +211,7 @@ export class UsherNode {
       greetingName: 'Usher',
       proxyTtl: c.proxyTtl,
       sieveCapability: c.sieveCapability,
+      events: this.observability.events,
     };
   }
 }

@@ -6,10 +6,15 @@ import { ClusterStateError } from './cluster-errors.js';
 import { computeDigests } from './digests.js';
 import { HlcClock } from './hlc.js';
 import { HostLedger, type HostMergeOptions, type HostMergeResult } from './host-ledger.js';
-import { type HostRecord, sameHostContent } from './host-record.js';
+import { type HostRecord, isManualDown, sameHostContent } from './host-record.js';
 import { ReplicatedUsers, type UserMergeResult } from './replicated-users.js';
 import { SettledPlacement } from './settled-placement.js';
 import type { UserBatch } from './user-batch.js';
+
+/** Who writes a host change: an operator (default) or the health checks. */
+export interface HostWriter {
+  readonly health?: boolean;
+}
 
 export interface ClusterStateOptions {
   /** This node's id ("ip:port"): the HLC writer and the tie-breaker of its versions. */
@@ -73,7 +78,7 @@ export class ClusterState {
    * Admin add/update: the record to flood, already applied here, or undefined when nothing changes.
    * A tag change is refused, as Dovecot's admin does.
    */
-  setHost(input: HostInput, wallMs: number): HostRecord | undefined {
+  setHost(input: HostInput, wallMs: number, by: HostWriter = {}): HostRecord | undefined {
     const ip = ipText(input.ip);
     const live = this.hosts.get(ip);
     if (live && input.tag !== undefined && input.tag !== live.tag) {
@@ -84,6 +89,9 @@ export class ClusterState {
       });
     }
     const down = input.down ?? live?.down ?? false;
+    const current = this.ledger.get(ip);
+    // who decided the down state: kept when this change leaves it alone, the writer's otherwise
+    const healthDown = down && (input.down === undefined ? current?.healthDown === true : by.health === true);
     const candidate: HostRecord = {
       ip,
       tag: input.tag ?? live?.tag ?? '',
@@ -92,17 +100,25 @@ export class ClusterState {
       lastUpdownChange: updownChange(live, down, input.lastUpdownChange, wallMs),
       hostname: input.hostname ?? live?.hostname ?? '',
       removed: false,
+      ...(healthDown ? { healthDown: true } : {}),
       version: this.hlc.last,
     };
-    const current = this.ledger.get(ip);
     if (live && current && sameHostContent(candidate, current)) return undefined;
     return this.applyLocal({ ...candidate, version: this.hlc.tick(wallMs) });
   }
 
-  setHostDown(ip: string, down: boolean, wallMs: number): HostRecord | undefined {
+  /**
+   * Admin HOST-UP / HOST-DOWN, or (`by.health`) the health checks' verdict. An operator's down holds
+   * against health: a health write to a host an operator marked down changes nothing. An operator's
+   * down on a host health marked down makes it the operator's.
+   */
+  setHostDown(ip: string, down: boolean, wallMs: number, by: HostWriter = {}): HostRecord | undefined {
     const live = this.mustGet(ip);
-    if (live.down === down) return undefined;
-    return this.setHost({ ip: live.ip, down }, wallMs);
+    const current = this.ledger.get(live.ip.text);
+    if (by.health === true && current && isManualDown(current)) return undefined;
+    const healthDown = down && by.health === true;
+    if (live.down === down && (current?.healthDown === true) === healthDown) return undefined;
+    return this.setHost({ ip: live.ip, down }, wallMs, by);
   }
 
   /** Admin remove: a tombstone (the host's users are dropped on every node that applies it). */

@@ -16,7 +16,18 @@ export interface HostRecord {
   readonly hostname: string;
   /** A removed host is kept as a tombstone so an older "set" cannot resurrect it. */
   readonly removed: boolean;
+  /**
+   * `down` was set by the health checks, not by an operator. Absent (false) on every other record,
+   * so a down from an operator, a config or a node that predates health checks stays an operator's
+   * decision that health never overrides.
+   */
+  readonly healthDown?: boolean;
   readonly version: Hlc;
+}
+
+/** Down by an operator: holds until an operator brings the host up (health leaves it alone). */
+export function isManualDown(r: HostRecord): boolean {
+  return r.down && !r.removed && r.healthDown !== true;
 }
 
 export function recordOfHost(host: Host, version: Hlc): HostRecord {
@@ -42,7 +53,8 @@ export function sameHostContent(a: HostRecord, b: HostRecord): boolean {
         a.vhostCount === b.vhostCount &&
         a.down === b.down &&
         a.lastUpdownChange === b.lastUpdownChange &&
-        a.hostname === b.hostname))
+        a.hostname === b.hostname &&
+        (a.healthDown === true) === (b.healthDown === true)))
   );
 }
 
@@ -59,5 +71,7 @@ export function compareHostRecords(a: HostRecord, b: HostRecord): number {
 }
 
 function contentKey(r: HostRecord): string {
-  return `${r.removed ? 1 : 0}|${r.tag}|${r.vhostCount}|${r.down ? 1 : 0}|${r.lastUpdownChange}|${r.hostname}`;
+  // the health flag only when set, so records without it keep the order they always had
+  const key = `${r.removed ? 1 : 0}|${r.tag}|${r.vhostCount}|${r.down ? 1 : 0}|${r.lastUpdownChange}|${r.hostname}`;
+  return r.healthDown === true ? `${key}|h` : key;
 }

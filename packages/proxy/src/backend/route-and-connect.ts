@@ -41,9 +41,14 @@ export async function routeUser(
   protocol: ProxyProtocol,
   username: string,
 ): Promise<{ readonly kind: 'ok'; readonly route: Route } | Extract<RouteFailure, { kind: 'temporary' }>> {
+  const started = process.hrtime.bigint();
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
   try {
-    return { kind: 'ok', route: await ctx.router.route(username, ctx.tag) };
+    const route = await ctx.router.route(username, ctx.tag);
+    ctx.events?.onRoute?.(protocol, seconds(), true);
+    return { kind: 'ok', route };
   } catch (e) {
+    ctx.events?.onRoute?.(protocol, seconds(), false);
     const error = e instanceof RoutingError ? e : new RoutingError('HASH_FAILED', (e as Error).message);
     ctx.log.warn('routing failed', { session: info.sessionId, protocol, code: error.code, reason: error.message });
     return { kind: 'temporary', error };

@@ -16,6 +16,7 @@ export async function proxyLogin(s: ImapSession, tag: string, credentials: SaslC
   const routed = await routeAndConnect(ctx, conn.info, 'imap', credentials.username);
   if (routed.kind !== 'ok') {
     // routeAndConnect has logged it; the client may try again on this connection
+    ctx.events?.onLogin?.('imap', 'tempfail');
     s.tagged(tag, 'NO', REPLY.unavailable);
     return 'next';
   }
@@ -37,6 +38,7 @@ export async function proxyLogin(s: ImapSession, tag: string, credentials: SaslC
       }
       conn.write(Buffer.concat([result.reply, CRLF]));
       ctx.log.info('imap login', { ...fields, mechanism: credentials.mechanism });
+      ctx.events?.onLogin?.('imap', 'ok');
       await runProxiedSession({
         ctx,
         conn,
@@ -50,6 +52,7 @@ export async function proxyLogin(s: ImapSession, tag: string, credentials: SaslC
     case 'rejected':
       backend.close();
       ctx.log.info('imap login failed', fields);
+      ctx.events?.onLogin?.('imap', 'failed');
       return s.loginFailed(Buffer.concat([result.reply, CRLF]));
     case 'client-gone':
       backend.close();
@@ -59,6 +62,7 @@ export async function proxyLogin(s: ImapSession, tag: string, credentials: SaslC
     case 'failed':
       backend.close();
       ctx.log.warn('imap backend login failed', { ...fields, reason: result.reason });
+      ctx.events?.onLogin?.('imap', 'tempfail');
       s.tagged(tag, 'NO', REPLY.unavailable);
       return 'next';
   }

@@ -37,6 +37,7 @@ export async function loginAndProxy(
   const { conn, ctx } = session;
   const routed = await routeAndConnect(ctx, conn.info, flow.protocol, credentials.username);
   if (routed.kind !== 'ok') {
+    ctx.events?.onLogin?.(flow.protocol, 'tempfail');
     conn.write(flow.tempUnavailable);
     return 'continue';
   }
@@ -52,6 +53,7 @@ export async function loginAndProxy(
     const outcome = await flow.backendLogin(backend);
     if (outcome.kind === 'failed') {
       ctx.log.warn('backend login failed', { ...fields, reason: outcome.reason });
+      ctx.events?.onLogin?.(flow.protocol, 'tempfail');
       conn.write(flow.tempUnavailable);
       return 'continue';
     }
@@ -59,11 +61,13 @@ export async function loginAndProxy(
       backend.close();
       session.authFailures++;
       ctx.log.info('login rejected by backend', { ...fields, attempts: session.authFailures });
+      ctx.events?.onLogin?.(flow.protocol, 'failed');
       await authFailureDelay(ctx.limits.authFailureDelayMs);
       conn.write(outcome.reply);
       return session.authFailures >= ctx.limits.maxAuthAttempts ? 'close' : 'continue';
     }
     conn.write(outcome.reply);
+    ctx.events?.onLogin?.(flow.protocol, 'ok');
     handedOver = true;
     await runProxiedSession({
       ctx,

@@ -44,6 +44,7 @@ export function toFrame(m: RingMessage): RingFrame {
           members: [...m.members],
           hostsHash: int(m.hostsHash, 'hello.hostsHash'),
           bucketDigests: columnBytes(m.bucketDigests),
+          features: [...(m.features ?? [])],
         },
       };
     case 'state':
@@ -78,6 +79,20 @@ export function toFrame(m: RingMessage): RingFrame {
         body: 'member',
         member: { origin: m.origin, seq: int(m.seq, 'member.seq'), node: m.node, removed: m.removed },
       };
+    case 'health':
+      return {
+        body: 'health',
+        health: {
+          origin: m.origin,
+          seq: int(m.seq, 'health.seq'),
+          validMs: u32(m.validMs, 'health.validMs'),
+          observations: m.observations.map((o) => ({
+            ip: o.ip,
+            failing: o.failing,
+            sinceMs: int(o.sinceMs, 'health.sinceMs'),
+          })),
+        },
+      };
     case 'ping':
       return { body: 'ping', ping: { sentMs: m.sentMs } };
     case 'pong':
@@ -99,6 +114,8 @@ export function fromFrame(input: unknown): RingMessage {
         members: h.members,
         hostsHash: h.hostsHash,
         bucketDigests: columnFromBytes(h.bucketDigests, Uint32Array, 'hello.bucketDigests'),
+        // absent from an older node's hello: it understands none of the optional kinds
+        ...(h.features && h.features.length > 0 ? { features: h.features } : {}),
       };
     }
     case 'state': {
@@ -131,6 +148,16 @@ export function fromFrame(input: unknown): RingMessage {
       const mb = present((frame as Extract<RingFrame, { body: 'member' }>).member, 'member');
       return { kind: 'member', origin: mb.origin, seq: mb.seq, node: mb.node, removed: mb.removed };
     }
+    case 'health': {
+      const h = present((frame as Extract<RingFrame, { body: 'health' }>).health, 'health');
+      return {
+        kind: 'health',
+        origin: h.origin,
+        seq: h.seq,
+        validMs: h.validMs,
+        observations: h.observations.map((o) => ({ ip: o.ip, failing: o.failing, sinceMs: o.sinceMs })),
+      };
+    }
     case 'ping':
       return { kind: 'ping', sentMs: present((frame as Extract<RingFrame, { body: 'ping' }>).ping, 'ping').sentMs };
     case 'pong':
@@ -156,6 +183,7 @@ function hostToFrame(h: HostRecord): HostFrame {
     hostname: h.hostname,
     removed: h.removed,
     version: hlcToFrame(h.version),
+    healthDown: h.healthDown === true,
   };
 }
 
@@ -173,6 +201,8 @@ function hostFromFrame(h: HostFrame): HostRecord {
     lastUpdownChange: h.lastUpdownChange,
     hostname: h.hostname,
     removed: h.removed,
+    // only when set, so a record without the flag reads back exactly as it was written
+    ...(h.healthDown ? { healthDown: true } : {}),
     version: { ms: v.ms, counter: v.counter, node: v.node },
   };
 }

@@ -36,6 +36,8 @@ export interface HostFrame {
   hostname: string;
   removed: boolean;
   version: HlcFrame | null;
+  /** Optional here only so frames can be written without it; decoding always yields it (defaults). */
+  healthDown?: boolean;
 }
 
 export interface UserBatchFrame {
@@ -60,6 +62,8 @@ export interface HelloFrame {
   members: string[];
   hostsHash: number;
   bucketDigests: Uint8Array;
+  /** Optional here only so frames can be written without it; decoding always yields it (defaults). */
+  features?: string[];
 }
 
 export interface StateFrame {
@@ -91,6 +95,19 @@ export interface MemberFrame {
   removed: boolean;
 }
 
+export interface HealthObservationFrame {
+  ip: string;
+  failing: boolean;
+  sinceMs: number;
+}
+
+export interface HealthFrame {
+  origin: string;
+  seq: number;
+  validMs: number;
+  observations: HealthObservationFrame[];
+}
+
 export interface PingFrame {
   sentMs: number;
 }
@@ -102,7 +119,8 @@ export type RingFrame =
   | { body: 'sync'; sync: SyncFrame }
   | { body: 'member'; member: MemberFrame }
   | { body: 'ping'; ping: PingFrame }
-  | { body: 'pong'; pong: PingFrame };
+  | { body: 'pong'; pong: PingFrame }
+  | { body: 'health'; health: HealthFrame };
 
 interface RingProto {
   readonly service: ServiceDefinition;

@@ -3,6 +3,8 @@ import { UsherError } from '@usher/core';
 import { DEFAULT_SIEVE_CAPABILITY } from '@usher/proxy';
 import convict from 'convict';
 import { parseDovecotSize, parseDovecotTime } from './dovecot-time.js';
+import { type ErrorOrigin, lineOfOffset, locateValidationErrors, whereIs } from './locate.js';
+import { type HealthSettings, readHealthSettings } from '../health/health-settings.js';
 import { schema } from './schema.js';
 
 export type Protocol = 'imap' | 'pop3' | 'lmtp' | 'managesieve';
@@ -36,6 +38,8 @@ export interface UsherConfig {
     readonly maxParallelMoves: number;
     readonly maxParallelKicks: number;
   };
+  /** The director-admin protocol: UNIX socket ("" = off) with its mode, TCP ("" = off). */
+  readonly directorAdmin: { readonly socket: string; readonly socketMode: number; readonly tcp: string };
   readonly userExpireSecs: number;
   readonly usernameHash: string;
   readonly masterSeparator: string;
@@ -68,6 +72,9 @@ export interface UsherConfig {
   readonly sieveCapability: { readonly sieve: string; readonly notify: string };
   readonly logFormat: 'text' | 'json';
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** metrics_listen: "ip:port" of /metrics, /healthz, /readyz; "" = off. */
+  readonly metricsListen: string;
+  readonly health: HealthSettings;
 }
 
 export class ConfigError extends UsherError {
@@ -79,8 +86,9 @@ export class ConfigError extends UsherError {
 /** Load a JSON config file (optional), then environment, then `overrides` (flags), and validate strictly. */
 export function loadConfig(opts: { file?: string; overrides?: Record<string, unknown> } = {}): UsherConfig {
   const c = convict(schema);
+  // kept to point errors at the line of the offending setting
+  let text: string | undefined;
   if (opts.file) {
-    let text: string;
     try {
       text = readFileSync(opts.file, 'utf8');
     } catch (e) {
@@ -90,24 +98,34 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, unk
     try {
       data = JSON.parse(text);
     } catch (e) {
-      throw new ConfigError(`${opts.file}: invalid JSON: ${(e as Error).message}`, { file: opts.file });
+      const at = /at position (\d+)/.exec((e as Error).message);
+      const where = at ? `${opts.file}:${lineOfOffset(text, Number(at[1]))}` : opts.file;
+      throw new ConfigError(`${where}: invalid JSON: ${(e as Error).message}`, { file: opts.file });
     }
     c.load(data as Record<string, unknown>);
   }
-  if (opts.overrides) c.load(opts.overrides);
+  // set(), not load(): convict re-applies the environment after every load(), so a loaded --set
+  // would lose against an USHER_* variable; the command line must win over everything
+  for (const [key, value] of flatten(opts.overrides ?? {})) c.set(key as never, value as never);
+  const origin: ErrorOrigin = {
+    ...(opts.file ? { file: opts.file } : {}),
+    ...(text === undefined ? {} : { text }),
+    ...(opts.overrides ? { overrides: opts.overrides } : {}),
+  };
   try {
     c.validate({ allowed: 'strict' });
   } catch (e) {
-    throw new ConfigError(
-      `${opts.file ? `${opts.file}: ` : ''}${(e as Error).message}`,
-      opts.file ? { file: opts.file } : {},
-    );
+    throw new ConfigError(locateValidationErrors((e as Error).message, origin), opts.file ? { file: opts.file } : {});
   }
   const ms = (key: string) => parseDovecotTime(c.get(key as never) as string) as number;
   const bytes = (key: string) => parseDovecotSize(c.get(key as never) as string) as number;
   const userExpireSecs = Math.floor(ms('director_user_expire') / 1000);
-  if (userExpireSecs < 10)
-    throw new ConfigError('director_user_expire is too low (minimum 10 s)', { setting: 'director_user_expire' });
+  if (userExpireSecs < 10) {
+    const where = whereIs('director_user_expire', origin);
+    throw new ConfigError(`${where ? `${where}: ` : ''}director_user_expire is too low (minimum 10 s)`, {
+      setting: 'director_user_expire',
+    });
+  }
   const get = <T>(key: string): T => c.get(key as never) as T;
   return {
     nodeName: get('node_name'),
@@ -126,6 +144,11 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, unk
       userKickDelayMs: ms('director_user_kick_delay'),
       maxParallelMoves: get('director_max_parallel_moves'),
       maxParallelKicks: get('director_max_parallel_kicks'),
+    },
+    directorAdmin: {
+      socket: get('director_admin_socket'),
+      socketMode: Number.parseInt(get<string>('director_admin_socket_mode'), 8),
+      tcp: get('director_admin_tcp'),
     },
     userExpireSecs,
     usernameHash: get('director_username_hash'),
@@ -174,7 +197,18 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, unk
     },
     logFormat: get('log_format'),
     logLevel: get('log_level'),
+    metricsListen: get('metrics_listen'),
+    health: readHealthSettings(get, ms),
   };
+}
+
+/** {backend: {ssl: 'yes'}} -> [['backend.ssl', 'yes']]; arrays (listeners) stay whole values. */
+function flatten(obj: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {
+  return Object.entries(obj).flatMap(([k, v]) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? flatten(v as Record<string, unknown>, `${prefix}${k}.`)
+      : [[`${prefix}${k}`, v] as [string, unknown]],
+  );
 }
 
 /** Dovecot writes file settings as "<path". */

@@ -1,4 +1,5 @@
 import convict from 'convict';
+import { parseListenAddress } from '../observability/listen-address.js';
 import { parseDovecotSize, parseDovecotTime } from './dovecot-time.js';
 
 /**
@@ -20,6 +21,13 @@ convict.addFormat({
   coerce: (v: string) => v,
 });
 convict.addFormat({
+  name: 'listen-address',
+  validate(value: unknown) {
+    if (value !== '' && (typeof value !== 'string' || !parseListenAddress(value)))
+      throw new Error(`must be ip:port, [ipv6]:port or empty: ${String(value)}`);
+  },
+});
+convict.addFormat({
   name: 'listeners',
   validate(value: unknown) {
     if (!Array.isArray(value)) throw new Error('must be a list of listeners');
@@ -37,6 +45,10 @@ convict.addFormat({
     });
   },
 });
+
+function positiveInt(value: unknown): void {
+  if (!Number.isInteger(value) || (value as number) < 1) throw new Error(`must be a whole number >= 1: ${String(value)}`);
+}
 
 export const schema = {
   node_name: { doc: 'Name of this node in logs.', format: String, default: 'usher', env: 'USHER_NODE_NAME' },
@@ -93,6 +105,24 @@ export const schema = {
     default: 100,
   },
   director_max_parallel_kicks: { doc: 'Concurrent admin kicks.', format: 'nat', default: 100 },
+  director_admin_socket: {
+    doc: 'UNIX socket of the director-admin protocol (doveadm director, poolmon). Empty = off.',
+    format: String,
+    default: '/run/dovecot/director-admin',
+  },
+  director_admin_socket_mode: {
+    doc: 'Permissions of director_admin_socket (octal).',
+    format: (v: unknown) => {
+      if (typeof v !== 'string' || !/^0?[0-7]{3}$/.test(v))
+        throw new Error(`must be an octal mode like 0600: ${String(v)}`);
+    },
+    default: '0600',
+  },
+  director_admin_tcp: {
+    doc: 'director-admin over TCP (no authentication!): "port" (loopback) or "address:port". Empty = off.',
+    format: String,
+    default: '',
+  },
   director_mail_servers: {
     doc: 'Backends: IP, hostname, IP1-IP2 range, each optionally @tag (Dovecot syntax).',
     format: String,
@@ -175,6 +205,55 @@ export const schema = {
   },
   lmtp_proxy_timeout: { doc: 'LMTP backend reply timeout.', format: 'dovecot-time', default: '125 secs' },
   lmtp_max_message_size: { doc: 'Largest LMTP message (0 = unlimited).', format: 'dovecot-size', default: '0' },
+  health_checks: {
+    doc: 'Probe the backends and mark them down / up ring-wide when a majority of the nodes agrees.',
+    format: Boolean,
+    default: true,
+  },
+  health_check_interval: { doc: 'A round of backend probes starts this often.', format: 'dovecot-time', default: '5 secs' },
+  health_check_timeout: {
+    doc: 'A probe (connect and dialogue) not finished within this time failed.',
+    format: 'dovecot-time',
+    default: '5 secs',
+  },
+  health_check_fail_count: {
+    doc: 'Consecutive failed probes before this node reports a backend failing.',
+    format: positiveInt,
+    default: 3,
+  },
+  health_check_ok_count: {
+    doc: 'Consecutive successful probes before this node reports a backend ok again.',
+    format: positiveInt,
+    default: 2,
+  },
+  health_check_protocols: {
+    doc: 'Services probed on every backend (imap: "* OK" greeting, pop3: "+OK", lmtp: 220 and LHLO); all must pass.',
+    format: (value: unknown) => {
+      const words = String(value).split(/[\s,]+/).filter(Boolean);
+      if (words.length === 0 || words.some((w) => !['imap', 'pop3', 'lmtp'].includes(w)))
+        throw new Error(`must list imap, pop3 and/or lmtp: ${String(value)}`);
+    },
+    default: 'imap lmtp',
+  },
+  health_check_user: {
+    doc: 'Probe account: when set, the IMAP and POP3 probes also log in with it. Empty = greeting only.',
+    format: String,
+    default: '',
+  },
+  health_check_password: { doc: 'Password of health_check_user.', format: String, default: '', sensitive: true },
+  health_check_lmtp_rcpt: {
+    doc: 'When set, the LMTP probe also sends MAIL FROM:<> and RCPT TO this address (nothing is delivered).',
+    format: String,
+    default: '',
+  },
+  health_move_users_after: {
+    doc: 'Move the users of a backend the health checks marked down this long ago to other backends. Empty = never (users stay, as with HOST-DOWN).',
+    format: (value: unknown) => {
+      if (value !== '' && parseDovecotTime(value as string | number) === undefined)
+        throw new Error(`not a time value: ${String(value)}`);
+    },
+    default: '',
+  },
   shutdown_timeout: {
     doc: 'On SIGTERM, let sessions finish this long, then close them with the protocol goodbye.',
     format: 'dovecot-time',
@@ -189,6 +268,12 @@ export const schema = {
     doc: 'NOTIFY capability announced before login. Empty = Pigeonhole 0.5 default (mailto).',
     format: String,
     default: '',
+  },
+  metrics_listen: {
+    doc: 'HTTP endpoint for /metrics (Prometheus), /healthz and /readyz, as ip:port (e.g. 127.0.0.1:9100). Empty = off.',
+    format: 'listen-address',
+    default: '',
+    env: 'USHER_METRICS_LISTEN',
   },
   log_format: { doc: 'Log line format.', format: ['text', 'json'], default: 'text', env: 'USHER_LOG_FORMAT' },
   log_level: {

@@ -17,6 +17,9 @@ const BACKENDS = ['127.0.2.1', '127.0.2.2', '127.0.2.3'];
 const NODE_IPS = ['127.0.1.1', '127.0.1.2', '127.0.1.3'];
 const NODE_IP = NODE_IPS[0] as string;
 const RING_PORT = 9090;
+/** Node N's director-admin socket: `doveadm director ... -a` and `usheradm director ... -a` talk to it. */
+const adminSocket = (i: number) => join(ROOT, 'nodes', `usher-${i + 1}.director-admin`);
+const METRICS_PORT = 9100;
 const PORTS = { imap: 1143, imaps: 1993, pop3: 1110, pop3s: 1995, lmtp: 1024, managesieve: 4190 };
 
 async function main(): Promise<void> {
@@ -66,6 +69,9 @@ function nodeConfig(ip: string, certs: string, ringCerts: string): Record<string
     director_ring_ssl_ca: join(ringCerts, 'ca.pem'),
     director_ring_ssl_cert: join(ringCerts, `${ip}.pem`),
     director_ring_ssl_key: join(ringCerts, `${ip}.key`),
+    director_admin_socket: adminSocket(NODE_IPS.indexOf(ip)),
+    // node N serves /metrics, /healthz and /readyz on 127.0.1.N:9100
+    metrics_listen: `${ip}:${METRICS_PORT}`,
 
     director_mail_servers: BACKENDS.join(' '),
     // users log in as demoNNNN and receive mail as demoNNNN@demo.test: hash the local part only
@@ -115,6 +121,8 @@ Usher demo is running (Ctrl-C stops everything it started).
   users      demo0001 .. demo1000, password "demo"; LMTP recipients demoNNNN@demo.test
   ring       ${NODE_IPS.map((ip) => `${ip}:${RING_PORT}`).join(', ')}  (gRPC, mutual TLS with the cluster CA in ${join(ROOT, 'ring-certs')})
 ${nodes.map((n, i) => `  node ${i + 1}     ${NODE_IPS[i]}  log: ${n.logPath}`).join('\n')}
+${nodes.map((_, i) => `  admin ${i + 1}    ${adminSocket(i)}  (doveadm director ... -a PATH)`).join('\n')}
+  metrics    http://<node>:${METRICS_PORT}/metrics  /healthz  /readyz
 
   every node listens on its own address with the same ports:
   protocol      port   TLS
@@ -130,7 +138,10 @@ Try:
   curl -s --url imap://${NODE_IPS[1]}:${PORTS.imap}/ --user ${a}:demo -X 'ID NIL'      # same user, another node: same backend
   curl -s --url imaps://${NODE_IPS[2]}:${PORTS.imaps}/INBOX --cacert ${certs}/ca.pem --user ${b}:demo -X 'EXAMINE INBOX'
   curl -s --url pop3://${NODE_IPS[0]}:${PORTS.pop3}/ --user ${c}:demo
+  doveadm director status -a ${adminSocket(0)}                  # backends, users per backend
+  node packages/cli/dist/main.js director ring status -a ${adminSocket(1)}
   swaks --protocol LMTP --server ${NODE_IPS[1]}:${PORTS.lmtp} --from me@example.org --to ${spread.map((x) => `${x}@demo.test`).join(',')}
+  curl -s http://${NODE_IPS[0]}:${METRICS_PORT}/metrics | grep ^usher_              # sessions, logins, users per backend, ring
   node packages/cli/dist/main.js director map --hosts '${BACKENDS.join(' ')}' --hash-format %Ln ${spread.join(' ')}
 ${backendConfigs.map((cfg) => `  doveadm -c ${cfg} who`).join('\n')}     # who is logged in where
 `;

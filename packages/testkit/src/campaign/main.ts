@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { formatReport } from './report.js';
+import { runCampaign } from './runner.js';
+
+const USAGE = 'usage: npm run campaign -- --seed S --minutes M [--nodes 3..5] [--root DIR] [--no-admin]';
+
+/** `npm run campaign`: exit 0 without violations, 1 with, 2 when the campaign itself could not run. */
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      seed: { type: 'string' },
+      minutes: { type: 'string' },
+      nodes: { type: 'string' },
+      root: { type: 'string' },
+      'no-admin': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const seed = Number(values.seed ?? Math.floor(Math.random() * 2 ** 31));
+  const minutes = Number(values.minutes ?? '2');
+  const nodes = Number(values.nodes ?? '3');
+  if (!Number.isInteger(seed) || !(minutes > 0) || !Number.isInteger(nodes)) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const report = await runCampaign({
+    seed,
+    durationMs: Math.round(minutes * 60_000),
+    nodes,
+    ...(values.root ? { root: values.root } : {}),
+    ...(values['no-admin'] ? { admin: false } : {}),
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(`\n${formatReport(report)}\n`);
+  return report.violations.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`campaign failed: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(2);
+  },
+);
