@@ -220,6 +220,7 @@ describe.each(protos)('%s pre-auth session (fuzzed over sockets)', (proto) => {
       const sock = connect({ host: '127.0.0.1', port: h.port });
       sock.on('error', () => {});
       sock.on('close', () => resolve());
+      sock.resume(); // a socket nobody reads never sees the server's FIN
       sock.on('connect', () => sock.write(`${VOCAB[proto][0]}`));
     });
     expect(Date.now() - started).toBeLessThan(LIMITS.preAuthIdleTimeoutMs * 5 + 1000);
@@ -267,6 +268,94 @@ describe('huge literal announcements', () => {
       const said = await play(h.port, Buffer.from(`${start}${'QUFB'.repeat(2000)}\r\n`), 'whole', 'silence');
       expect(said.length).toBeGreaterThan(0);
       await settled(h);
+    }
+  });
+});
+
+describe('PROXY header in front of a session (fuzzed over sockets)', () => {
+  const SIG = Buffer.from('0d0a0d0a000d0a515549540a', 'hex');
+  let listener: Listener;
+  const h: Harness = { port: 0, listener: undefined as unknown as Listener, running: new Set(), rejected: [], bytesRead: [] };
+
+  beforeAll(async () => {
+    const ctx = testContext({
+      router: fixedRouter('127.0.0.1'),
+      backendPorts: { imap: backendPort, pop3: backendPort, lmtp: backendPort, managesieve: backendPort },
+      limits: { ...LIMITS, backendConnectTimeoutMs: 500, backendLoginTimeoutMs: 500 },
+    });
+    listener = await startListener(
+      {
+        name: 'fuzz-haproxy',
+        protocol: 'imap',
+        address: '127.0.0.1',
+        port: 0,
+        haproxy: true,
+        haproxyTimeoutMs: 300,
+        haproxyTrusted: NetworkList.parse('127.0.0.0/8'),
+        loginTrusted: NetworkList.parse('127.0.0.0/8'),
+        limits: { maxLineLength: LIMITS.maxLineLength, idleTimeoutMs: LIMITS.preAuthIdleTimeoutMs },
+        refuseLine: (r) => `* BYE ${r}\r\n`,
+      },
+      (conn) => {
+        const p = handleImapConnection(conn, ctx).catch((e: unknown) => {
+          h.rejected.push(e);
+        });
+        h.running.add(p);
+        void p.finally(() => h.running.delete(p));
+        return p;
+      },
+    );
+    h.port = listener.address().port;
+  });
+
+  afterAll(async () => {
+    listener.closeAll();
+    await listener.stopAccepting();
+  });
+
+  it('never rejects or hangs on hostile headers, however they arrive', async () => {
+    const v2 = fc
+      .record({
+        verCmd: fc.constantFrom(0x20, 0x21, 0x11, 0x2f),
+        fam: fc.constantFrom(0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32, 0xff),
+        len: fc.integer({ min: 0, max: 0xffff }),
+        body: fc.uint8Array({ maxLength: 120 }),
+      })
+      .map((r) => Buffer.concat([SIG, Buffer.from([r.verCmd, r.fam, r.len >> 8, r.len & 0xff]), Buffer.from(r.body)]));
+    const v1 = fc
+      .array(fc.constantFrom('PROXY', ' ', 'TCP4', 'TCP6', 'UNKNOWN', '1.2.3.4', '::1', '65535', '99999', '\r\n', '\n', '\xff'), {
+        maxLength: 10,
+      })
+      .map((ws) => Buffer.from(ws.join(''), 'latin1'));
+    const header = fc.oneof(v1, v2, fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)));
+    const tail = fc.constantFrom('', 'a LOGIN demo0001 demo\r\n', '\r\n', 'a CAPABILITY\r\n');
+    await fc.assert(
+      fc.asyncProperty(
+        header,
+        tail,
+        fc.constantFrom<Delivery>('whole', 'bytewise', 'chunks'),
+        fc.constantFrom<Ending>('end', 'destroy', 'silence'),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        async (head, t, delivery, ending, cuts) => {
+          await play(h.port, Buffer.concat([head, Buffer.from(t)]), delivery, ending, cuts);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    await settled(h);
+  });
+
+  it('drops a connection that sends half a header and then nothing, at haproxy_timeout', async () => {
+    for (const partial of [SIG.subarray(0, 7), Buffer.concat([SIG, Buffer.from([0x21, 0x11, 0x00, 0x0c, 1, 2])]), Buffer.from('PROXY TCP4 1.2.')]) {
+      const started = Date.now();
+      await new Promise<void>((resolve) => {
+        const sock = connect({ host: '127.0.0.1', port: h.port });
+        sock.resume();
+        sock.on('error', () => {});
+        sock.on('close', () => resolve());
+        sock.on('connect', () => sock.write(partial));
+      });
+      expect(Date.now() - started).toBeLessThan(300 * 5 + 1000);
     }
   });
 });

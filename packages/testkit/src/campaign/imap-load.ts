@@ -129,7 +129,7 @@ export class ImapLoad {
     return this.tagged(conn, tag);
   }
 
-  private async tagged(conn: LineConn, tag: string, timeoutMs = 20_000): Promise<string> {
+  private async tagged(conn: LineConn, tag: string, timeoutMs = 10_000): Promise<string> {
     let bye = false;
     for (;;) {
       let line: string;

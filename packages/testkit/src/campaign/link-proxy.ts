@@ -173,7 +173,11 @@ export class LinkProxies {
     t.pending = false;
     const target = netConnect({ host: ipOf(t.to), port: portOf(t.to) });
     t.target = target;
-    target.on('error', () => this.tear(t));
+    target.on('error', () => {
+      // the peer is down: answer as an HTTP proxy does, so the dialler sees a refusal, not a hang-up
+      if (target.connecting && !t.client.destroyed) t.client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n');
+      this.tear(t);
+    });
     target.on('close', () => this.tear(t));
     target.on('data', (chunk: Buffer) => this.forward(t, chunk, 'toClient'));
     target.once('connect', () => {

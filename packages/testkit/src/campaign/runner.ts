@@ -190,7 +190,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
 
     const drainStart = Date.now();
     log('stopping the load; retrying what LMTP has left...');
-    await Promise.all([imap.stop(), lmtp.drain(30_000)]);
+    await Promise.all([imap.stop(), lmtp.drain(15_000)]);
     await checker.stop();
     // every client logged out: a session still on a backend now was left behind by a node
     const leaked = await waitForNoSessions(cluster, BACKENDS, 10_000);
