@@ -314,6 +314,22 @@ describe('listening', () => {
     }
   });
 
+  it('closes promptly while clients are connected, one of them waiting for the ring', async () => {
+    api.gate = async (call) => {
+      if (call.startsWith('hostDown')) await new Promise(() => {});
+    };
+    const idle = connect({ path });
+    const busy = connect({ path });
+    for (const s of [idle, busy]) s.on('error', () => {}).resume();
+    busy.write(`${HELLO}HOST-DOWN\t127.0.11.1\n`);
+    await expect.poll(() => api.calls).toEqual(['hostDown 127.0.11.1']);
+    const started = Date.now();
+    await admin.close();
+    expect(Date.now() - started).toBeLessThan(1000);
+    await expect.poll(() => idle.destroyed && busy.destroyed).toBe(true);
+    admin = await startDirectorAdminSocket({ path, api: new FakeApi(), log });
+  });
+
   it('removes its socket file when closed', async () => {
     await admin.close();
     expect(() => lstatSync(path)).toThrow();

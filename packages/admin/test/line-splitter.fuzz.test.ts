@@ -43,7 +43,20 @@ function chunked(bytes: Buffer, cuts: readonly number[]): Buffer[] {
 
 // admin-ish words, separators, escapes, NUL, invalid UTF-8 and long runs
 const piece = fc.oneof(
-  fc.constantFrom('HOST-SET', 'USER-MOVE', '\t', '\n', '\r\n', '\r', '\x01', '\x01t', '\0', '\xff\xfe', '\xc3\x28', 'é'),
+  fc.constantFrom(
+    'HOST-SET',
+    'USER-MOVE',
+    '\t',
+    '\n',
+    '\r\n',
+    '\r',
+    '\x01',
+    '\x01t',
+    '\0',
+    '\xff\xfe',
+    '\xc3\x28',
+    'é',
+  ),
   fc.string({ unit: 'binary', maxLength: 10 }),
   fc.integer({ min: 900, max: 1100 }).map((n) => 'x'.repeat(n)),
 );

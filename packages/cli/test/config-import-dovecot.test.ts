@@ -169,6 +169,9 @@ describe('importDovecot', () => {
     expect(without.config.listeners).toEqual([{ protocol: 'imap', address: '0.0.0.0', port: 143 }]);
     const withSelf = importDovecot(parseDovecotConf(text), { self: '10.0.0.6' });
     expect(withSelf.config.director_ring_address).toBe('10.0.0.6');
+    // of several listen addresses, the one that is a ring member
+    const listen = importDovecot(parseDovecotConf(`${text}listen = 127.0.0.1, 10.0.0.6\n`));
+    expect(listen.config.director_ring_address).toBe('10.0.0.6');
   });
 
   it('drops TLS listeners when ssl = no, and reads <file values through the injected reader', () => {

@@ -54,7 +54,7 @@ export function tally(ip: string, views: readonly NodeView[]): Tally {
 
 /** What `self` must do about the host: mark it down, up, or nothing (not its turn, already so, manual). */
 export function decide(host: HealthHost, t: Tally, self: string): 'down' | 'up' | undefined {
-  if (t.applier !== self) return undefined;
+  if (host.manualDown || t.applier !== self) return undefined;
   if (t.agreed === 'failing' && !host.down) return 'down';
   if (t.agreed === 'ok' && host.down) return 'up';
   return undefined;

@@ -204,9 +204,12 @@ export class HealthMonitor {
     );
   }
 
+  /**
+   * The next evaluation comes with the next round or report, not now: a change the cluster turned
+   * out not to need (the host changed meanwhile) must not be retried in a tight loop.
+   */
   private settled(ip: string): void {
     this.applying.delete(ip);
-    this.evaluate();
   }
 
   /** health_move_users_after: the node that applies "failing" also empties a backend down for long. */

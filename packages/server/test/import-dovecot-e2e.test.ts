@@ -190,6 +190,8 @@ describe('usherd from the imported configuration', () => {
       director_ring_ssl_cert: join(root, `ring/${NODE}.pem`),
       director_ring_ssl_key: join(root, `ring/${NODE}.key`),
       metrics_listen: `${NODE}:9100`,
+      // its own socket: the default path belongs to whichever node binds it first
+      director_admin_socket: join(root, 'director-admin'),
       log_format: 'json',
       log_level: 'debug',
       shutdown_timeout: '1 secs',
@@ -213,6 +215,16 @@ describe('usherd from the imported configuration', () => {
     expect(value(body, `usher_backend_vhosts{backend="${BACKENDS[1]}",tag=""}`)).toBe(100);
     expect(value(body, `usher_backend_vhosts{backend="${BACKENDS[2]}",tag="blue"}`)).toBe(100);
     expect(body).toContain(`usher_backend_health{backend="${BACKENDS[0]}",verdict="ok"}`);
+    // and as doveadm would list them, over the node's director-admin socket
+    const { stdout } = await exec(process.execPath, [
+      USHERADM,
+      'director',
+      'status',
+      '-a',
+      join(root, 'director-admin'),
+    ]);
+    for (const b of BACKENDS) expect(stdout).toContain(b);
+    expect(stdout).toMatch(new RegExp(`${BACKENDS[2]?.replaceAll('.', '\\.')}\\s+blue\\s+100\\s+up`));
     for (const setting of ['ssl_cert', 'director_ring_ssl_cert'])
       expect(value(body, `usher_certificate_expiry_timestamp_seconds{setting="${setting}"}`)).toBeGreaterThan(
         Date.now() / 1000,

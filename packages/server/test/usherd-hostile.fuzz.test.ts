@@ -110,7 +110,11 @@ class GoodSession {
 
 beforeAll(async () => {
   const certs = join(root, 'ring-certs');
-  await exec('bash', [fileURLToPath(new URL('../../../deploy/certs/make-ring-certs.sh', import.meta.url)), certs, NODE]);
+  await exec('bash', [
+    fileURLToPath(new URL('../../../deploy/certs/make-ring-certs.sh', import.meta.url)),
+    certs,
+    NODE,
+  ]);
   cluster = await startDovecotBackends({ root: join(root, 'backends'), ips: [BACKEND], users: 5 });
   // the admin socket arrived with packages/admin; feed it junk too when this usherd has one
   adminSocket = 'director_admin_socket' in schema ? join(root, 'admin.sock') : undefined;
@@ -151,7 +155,19 @@ afterAll(async () => {
 });
 
 const JUNK: Record<string, string[]> = {
-  imap: ['a LOGIN ', '{5}', '{4294967295}', '(', '"', '\\', 'b AUTHENTICATE PLAIN', '\r\n', '\xff\xfe', '\0', 'ID ((((('],
+  imap: [
+    'a LOGIN ',
+    '{5}',
+    '{4294967295}',
+    '(',
+    '"',
+    '\\',
+    'b AUTHENTICATE PLAIN',
+    '\r\n',
+    '\xff\xfe',
+    '\0',
+    'ID (((((',
+  ],
   pop3: ['USER ', 'PASS ', 'AUTH PLAIN', '=', '\r\n', '\xc3\x28', '\0', 'CAPA', '*'],
   lmtp: ['LHLO x', 'MAIL FROM:<', 'RCPT TO:<demo0001@demo.test>', '\r\n', 'DATA', '.', '\xed\xa0\x80', 'BDAT 99999999'],
   managesieve: ['AUTHENTICATE "PLAIN"', ' {999999999+}', '"', '\\', '\r\n', '\xf4\x90\x80\x80', 'CAPABILITY'],
@@ -181,7 +197,9 @@ describe('a live usherd under hostile input on every port', () => {
     // one byte at a time, forever-ish
     for (const [i, p] of protocols.entries()) {
       for (let k = 0; k < 4; k++) {
-        attacks.push(open(PORTS[p]).then((s) => trickle(s, junk(p, 400, i * 31 + k), 5, until).then(() => s.destroy())));
+        attacks.push(
+          open(PORTS[p]).then((s) => trickle(s, junk(p, 400, i * 31 + k), 5, until).then(() => s.destroy())),
+        );
       }
     }
     // partial lines, then silence: the idle timeout must close them
@@ -191,19 +209,27 @@ describe('a live usherd under hostile input on every port', () => {
     // huge literal announcements and endless lines, at full speed
     attacks.push(open(PORTS.imap).then((s) => flood(s, 'a LOGIN {4294967295+}\r\n', 32 * 1024 * 1024)));
     attacks.push(open(PORTS.imap).then((s) => flood(s, 'a ID (', 32 * 1024 * 1024)));
-    attacks.push(open(PORTS.managesieve).then((s) => flood(s, 'AUTHENTICATE "PLAIN" {999999999+}\r\n', 32 * 1024 * 1024)));
+    attacks.push(
+      open(PORTS.managesieve).then((s) => flood(s, 'AUTHENTICATE "PLAIN" {999999999+}\r\n', 32 * 1024 * 1024)),
+    );
     attacks.push(open(PORTS.pop3).then((s) => flood(s, 'AUTH PLAIN\r\n', 32 * 1024 * 1024)));
     attacks.push(open(PORTS.lmtp).then((s) => flood(s, 'LHLO ', 32 * 1024 * 1024)));
     attacks.push(open(PORTS.haproxy).then((s) => flood(s, 'PROXY TCP4 ', 8 * 1024 * 1024)));
     // the ring port speaks TLS then gRPC: neither random bytes nor a broken ClientHello may hurt
     for (let k = 0; k < 5; k++) {
       attacks.push(open(PORTS.ring).then((s) => trickle(s, junk('haproxy', 200, k), 2, until).then(() => s.destroy())));
-      attacks.push(open(PORTS.ring).then((s) => flood(s, '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', 2 * 1024 * 1024)));
+      attacks.push(
+        open(PORTS.ring).then((s) => flood(s, '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', 2 * 1024 * 1024)),
+      );
     }
     if (adminSocket) {
       const path = adminSocket;
-      attacks.push(open(0, { path }).then((s) => trickle(s, junk('haproxy', 300, 7), 3, until).then(() => s.destroy())));
-      attacks.push(open(0, { path }).then((s) => flood(s, 'VERSION\tdirector-doveadm\t1\t0\nHOST-SET\t', 8 * 1024 * 1024)));
+      attacks.push(
+        open(0, { path }).then((s) => trickle(s, junk('haproxy', 300, 7), 3, until).then(() => s.destroy())),
+      );
+      attacks.push(
+        open(0, { path }).then((s) => flood(s, 'VERSION\tdirector-doveadm\t1\t0\nHOST-SET\t', 8 * 1024 * 1024)),
+      );
     }
     // the good session keeps being served, and new logins keep working, all along
     let maxRss = baseline;

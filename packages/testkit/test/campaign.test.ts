@@ -7,23 +7,19 @@ const SEED = 7;
 const LOAD_MS = 75_000;
 
 describe('fault campaign (3 usherd nodes, 3 Dovecot backends)', () => {
-  it(
-    'keeps every user on one backend and every acknowledged message stored exactly once',
-    async () => {
-      const report = await runCampaign({
-        seed: SEED,
-        durationMs: LOAD_MS,
-        nodes: 3,
-        log: (line) => process.stdout.write(`${line}\n`),
-      });
-      process.stdout.write(`\n${formatReport(report)}\n`);
-      // the campaign did something worth checking
-      expect(report.injected.length).toBeGreaterThan(5);
-      expect(report.imap.logins).toBeGreaterThan(20);
-      expect(report.lmtp.delivered).toBeGreaterThan(50);
-      expect(report.checker.polls).toBeGreaterThan(30);
-      expect(report.violations.map((v) => `[${v.kind}] ${v.detail}`)).toEqual([]);
-    },
-    118_000,
-  );
+  it('keeps every user on one backend and every acknowledged message stored exactly once', async () => {
+    const report = await runCampaign({
+      seed: SEED,
+      durationMs: LOAD_MS,
+      nodes: 3,
+      log: (line) => process.stdout.write(`${line}\n`),
+    });
+    process.stdout.write(`\n${formatReport(report)}\n`);
+    // the campaign did something worth checking
+    expect(report.injected.length).toBeGreaterThan(5);
+    expect(report.imap.logins).toBeGreaterThan(20);
+    expect(report.lmtp.delivered).toBeGreaterThan(50);
+    expect(report.checker.polls).toBeGreaterThan(30);
+    expect(report.violations.map((v) => `[${v.kind}] ${v.detail}`)).toEqual([]);
+  }, 118_000);
 });

@@ -46,8 +46,10 @@ export async function startDirectorAdminSocket(opts: DirectorAdminSocketOptions)
   const endpoints: string[] = [];
   let unixSocket: { path: string; ino: number } | undefined;
   const closeAll = async () => {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    // close() only stops accepting; its callback waits for open connections, so drop them first
+    const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     for (const c of connections) c.destroy();
+    await Promise.all(closed);
     if (unixSocket) removeIfOurs(unixSocket.path, unixSocket.ino);
   };
   try {

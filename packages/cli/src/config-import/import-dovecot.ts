@@ -191,7 +191,9 @@ function reportSection(section: ConfSection, f: Findings): void {
     return;
   }
   if (section.type === 'passdb') return;
-  if (['userdb', 'namespace', 'plugin', 'dict', 'mail_attribute_dict'].includes(section.type)) {
+  if (
+    ['userdb', 'namespace', 'plugin', 'dict', 'mail_attribute_dict', 'metric', 'event_exporter'].includes(section.type)
+  ) {
     f.ignored(path, section);
     return;
   }
@@ -246,16 +248,22 @@ function pickSelf(
   servers: string,
 ): string | undefined {
   // a node id is an address: "*", "::" or a name cannot say which member this node is
-  const concrete = (a: string | undefined) => {
-    const t = a?.trim().replace(/^\[(.*)\]$/, '$1');
-    return t && isIP(t) !== 0 && t !== '0.0.0.0' && t !== '::' ? t : undefined;
+  const concrete = (a: string) => {
+    const t = a.trim().replace(/^\[(.*)\]$/, '$1');
+    return isIP(t) !== 0 && t !== '0.0.0.0' && t !== '::' ? t : undefined;
   };
-  const tokens = servers.split(/\s+/).filter(Boolean);
-  const only =
-    tokens.length === 1
-      ? (tokens[0] as string).replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([^:]+):\d+$/, '$1')
-      : undefined;
-  return concrete(listenerAddress) ?? concrete(listen) ?? concrete(only);
+  const members = servers
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((m) => m.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([^:]+):\d+$/, '$1'));
+  // the ring listener's address, else a `listen` address that is a member; a ring of one is itself
+  const candidates = [listenerAddress ?? '', ...(listen ?? '').split(/[\s,]+/)]
+    .map(concrete)
+    .filter((a): a is string => a !== undefined);
+  const listed = candidates.find((a) => members.includes(a));
+  if (listed) return listed;
+  if (listenerAddress && concrete(listenerAddress)) return concrete(listenerAddress);
+  return members.length === 1 ? concrete(members[0] as string) : undefined;
 }
 
 const ORDER = [

@@ -150,7 +150,11 @@ function mutate(wire: Buffer, ops: readonly { op: number; at: number; byte: numb
   return Buffer.from(bytes);
 }
 
-const mutation = fc.record({ op: fc.integer({ min: 0, max: 4 }), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) });
+const mutation = fc.record({
+  op: fc.integer({ min: 0, max: 4 }),
+  at: fc.nat(),
+  byte: fc.integer({ min: 0, max: 255 }),
+});
 
 describe('decodeMessage (fuzzed)', () => {
   it('round-trips arbitrary valid messages of every kind', () => {

@@ -42,6 +42,8 @@ export interface RingAdminApiOptions {
   /** director_max_parallel_moves: HOST-RESET-USERS default. */
   readonly maxParallelMoves: number;
   readonly log: AdminLog;
+  /** Wall clock in ms (the ring's scheduler time); Date.now by default. */
+  readonly clock?: () => number;
 }
 
 /**
@@ -54,8 +56,10 @@ export class RingAdminApi implements DirectorAdminApi {
   private readonly ring: RingNode;
   private readonly initial: Placement;
   private readonly kicks: KickSlots;
+  private readonly clock: () => number;
 
   constructor(opts: RingAdminApiOptions) {
+    this.clock = opts.clock ?? Date.now;
     this.o = opts;
     this.ring = opts.ring;
     this.initial = new Placement(tableOf(opts.initialHosts));
@@ -151,7 +155,7 @@ export class RingAdminApi implements DirectorAdminApi {
     const state = this.ring.state;
     const users = state.users;
     const tagId = users.tags.find(tag);
-    const slot = tagId === undefined ? -1 : users.liveSlot(tagId, userHash, nowSecs());
+    const slot = tagId === undefined ? -1 : users.liveSlot(tagId, userHash, this.nowSecs());
     return {
       userHash,
       current: slot < 0 ? undefined : { ip: users.hostIpOf(slot), expires: users.directory.expiresAt(slot) },
@@ -165,7 +169,7 @@ export class RingAdminApi implements DirectorAdminApi {
     const dir = users.directory;
     const only = ip === undefined ? undefined : this.ring.state.hosts.get(ip);
     if (ip !== undefined && !only) return [];
-    const now = nowSecs();
+    const now = this.nowSecs();
     const out: UserEntry[] = [];
     for (let slot = dir.oldestSlot(); slot >= 0; slot = dir.newerSlot(slot)) {
       if (dir.isExpired(slot, now) || (only && dir.hostOf(slot) !== only.id)) continue;
@@ -224,7 +228,7 @@ export class RingAdminApi implements DirectorAdminApi {
         ],
       },
     ];
-    const nowMs = Date.now();
+    const nowMs = this.clock();
     for (const p of s.peers) {
       const key = splitNode(p.node);
       if (p.state !== 'up') {
@@ -272,6 +276,10 @@ export class RingAdminApi implements DirectorAdminApi {
       .sort((a, b) => a.port - b.port)[0];
     if (!found) throw new NotFoundError('no such ring member', { ip, port });
     await this.call(() => this.ring.removeMember(found.node), { node: found.node });
+  }
+
+  private nowSecs(): number {
+    return Math.floor(this.clock() / 1000);
   }
 
   private host(ip: string): Host {
@@ -338,8 +346,4 @@ function splitNode(node: string): {
   const addr = parseIp(node.slice(0, colon));
   if (!addr) throw new UsherError('BAD_MEMBER', `not a ring member id: ${node}`, { node });
   return { node, ip: addr.text, port: Number(node.slice(colon + 1)), addr };
-}
-
-function nowSecs(): number {
-  return Math.floor(Date.now() / 1000);
 }

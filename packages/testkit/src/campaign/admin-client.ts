@@ -50,9 +50,13 @@ export function adminCommand(socketPath: string, fields: readonly string[], time
  * arrived after the campaign, and usherd rejects unknown settings, so ask it rather than assume.
  */
 export function usherdHasAdminSocket(): boolean {
-  const r = spawnSync(process.execPath, [USHERD_MAIN, '--check-config', '--set', 'director_admin_socket=/nonexistent'], {
-    encoding: 'utf8',
-    timeout: 15_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [USHERD_MAIN, '--check-config', '--set', 'director_admin_socket=/nonexistent'],
+    {
+      encoding: 'utf8',
+      timeout: 15_000,
+    },
+  );
   return r.status === 0;
 }

@@ -76,8 +76,8 @@ export class PresenceChecker {
         try {
           for (const w of await cluster.who(ip)) {
             sessions++;
-            let set = seen.get(w.user);
-            if (!set) seen.set(w.user, (set = new Set()));
+            const set = seen.get(w.user) ?? new Set<string>();
+            seen.set(w.user, set);
             set.add(ip);
           }
         } catch {
@@ -110,8 +110,9 @@ export class PresenceChecker {
         });
       }
     }
-    for (const [user, ep] of this.episodes) {
-      if (ep.lastSeen !== now) this.episodes.delete(user);
+    // an episode ends at the first poll that sees the user on one backend (or none)
+    for (const user of [...this.episodes.keys()]) {
+      if ((seen.get(user)?.size ?? 0) < 2) this.episodes.delete(user);
     }
   }
 

@@ -176,6 +176,7 @@ export class ImapLoad {
     } catch (e) {
       // the literal went out: the backend may have stored it before the session died
       entry.ambiguous++;
+      entry.ambiguousWhy = 'session lost after the literal was sent';
       throw e;
     }
     if (status === 'OK') {

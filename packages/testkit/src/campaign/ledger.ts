@@ -32,6 +32,8 @@ export interface LedgerEntry {
   accepted: boolean;
   attempts: number;
   ambiguous: number;
+  /** What made the last ambiguous attempt ambiguous, and through which node. */
+  ambiguousWhy: string | undefined;
   /** A 5xx / NO for a message that should have been taken: reported as a violation. */
   rejected: string | undefined;
 }
@@ -45,6 +47,8 @@ export interface LedgerSummary {
   readonly copiesFound: number;
   /** Entries that ended with one more copy than acknowledged, within their ambiguous attempts (allowed). */
   readonly ambiguousDuplicates: number;
+  /** A few of those, for the report ("lmtp <id> for user: 2 copies, 1 ambiguous attempt"). */
+  readonly ambiguousExamples: readonly string[];
 }
 
 export class Ledger {
@@ -55,7 +59,16 @@ export class Ledger {
     const key = keyOf(user, messageId);
     let e = this.entries.get(key);
     if (!e) {
-      e = { messageId, user, via, accepted: false, attempts: 0, ambiguous: 0, rejected: undefined };
+      e = {
+        messageId,
+        user,
+        via,
+        accepted: false,
+        attempts: 0,
+        ambiguous: 0,
+        ambiguousWhy: undefined,
+        rejected: undefined,
+      };
       this.entries.set(key, e);
     }
     return e;
@@ -76,6 +89,7 @@ export class Ledger {
     let ambiguousAttempts = 0;
     let copiesFound = 0;
     let ambiguousDuplicates = 0;
+    const ambiguousExamples: string[] = [];
     for (const [key, e] of this.entries) {
       const n = copies.get(key) ?? 0;
       ambiguousAttempts += e.ambiguous;
@@ -95,7 +109,10 @@ export class Ledger {
             atMs,
             detail: `${what}: ${n} copies, acknowledged once, ${e.ambiguous} ambiguous attempt(s)`,
           });
-        else if (n > 1) ambiguousDuplicates++;
+        else if (n > 1) {
+          ambiguousDuplicates++;
+          if (ambiguousExamples.length < 5) ambiguousExamples.push(`${what}: ${n} copies (${e.ambiguousWhy})`);
+        }
         continue;
       }
       // never acknowledged: LMTP must have been retried until accepted; an APPEND is the client's loss
@@ -114,7 +131,15 @@ export class Ledger {
     }
     return {
       violations,
-      summary: { entries: this.entries.size, accepted, retried, ambiguousAttempts, copiesFound, ambiguousDuplicates },
+      summary: {
+        entries: this.entries.size,
+        accepted,
+        retried,
+        ambiguousAttempts,
+        copiesFound,
+        ambiguousDuplicates,
+        ambiguousExamples,
+      },
     };
   }
 }

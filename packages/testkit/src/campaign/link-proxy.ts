@@ -204,8 +204,9 @@ export class LinkProxies {
   }
 
   private flush(t: Tunnel): void {
-    if (!t.target || t.target.readyState !== 'open') return;
-    for (const c of t.heldToTarget.splice(0)) t.target.write(c);
+    const target = t.target;
+    if (target?.readyState !== 'open') return;
+    for (const c of t.heldToTarget.splice(0)) target.write(c);
     for (const c of t.heldToClient.splice(0)) t.client.write(c);
     t.held = 0;
   }

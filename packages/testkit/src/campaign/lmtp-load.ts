@@ -110,8 +110,9 @@ export class LmtpLoad {
     );
     for (const e of entries.values()) e.attempts++;
     let conn: LineConn;
+    const node = this.o.rng.pick(this.o.nodes());
     try {
-      conn = await LineConn.open(this.o.rng.pick(this.o.nodes()), this.o.port, 3000);
+      conn = await LineConn.open(node, this.o.port, 3000);
     } catch {
       this.stats.connectFailures++;
       this.stats.tempFailures++;
@@ -130,7 +131,7 @@ export class LmtpLoad {
         conn.write(`RCPT TO:<${user}@demo.test>\r\n`);
         const r = await reply(conn);
         if (r.code === 250) waiting.push(user);
-        else this.failed(entries.get(user), r, false);
+        else this.failed(entries.get(user), r, false, node);
       }
       if (waiting.length === 0) {
         conn.write('QUIT\r\n');
@@ -148,20 +149,25 @@ export class LmtpLoad {
           e.accepted = true;
           this.stats.delivered++;
           job.rcpts = job.rcpts.filter((u) => u !== user);
-        } else this.failed(e, r, true);
+        } else this.failed(e, r, true, node);
       }
       conn.write('QUIT\r\n');
     } catch {
       // closed, silent or nonsense: the rest of the recipients failed for sure before the dot,
       // and may or may not have been stored after it
       this.stats.tempFailures++;
-      if (dotSent) for (const user of waiting) (entries.get(user) as LedgerEntry).ambiguous++;
+      if (dotSent)
+        for (const user of waiting) {
+          const e = entries.get(user) as LedgerEntry;
+          e.ambiguous++;
+          e.ambiguousWhy = `connection to ${node} lost after the final dot`;
+        }
     } finally {
       conn.close();
     }
   }
 
-  private failed(e: LedgerEntry | undefined, r: Reply, afterData: boolean): void {
+  private failed(e: LedgerEntry | undefined, r: Reply, afterData: boolean, node: string): void {
     if (!e) return;
     if (r.code >= 500) {
       e.rejected = r.text;
@@ -170,7 +176,10 @@ export class LmtpLoad {
     }
     this.stats.tempFailures++;
     // the proxy says so when it lost the backend after handing over the body: it may have been stored
-    if (afterData && /\b4\.4\.2\b/.test(r.text)) e.ambiguous++;
+    if (afterData && /\b4\.4\.2\b/.test(r.text)) {
+      e.ambiguous++;
+      e.ambiguousWhy = `${node}: ${r.text}`;
+    }
   }
 }
 

@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { formatReport } from './report.js';
 import { runCampaign } from './runner.js';
 
-const USAGE = 'usage: npm run campaign -- --seed S --minutes M [--nodes 3..5] [--root DIR] [--no-admin]';
+const USAGE =
+  'usage: npm run campaign -- --seed S --minutes M [--nodes 3..5] [--root DIR] [--no-admin] [--nets NODES,BACKENDS (default 127.0.41,127.0.42)]';
 
 /** `npm run campaign`: exit 0 without violations, 1 with, 2 when the campaign itself could not run. */
 async function main(): Promise<number> {
@@ -14,6 +15,7 @@ async function main(): Promise<number> {
       nodes: { type: 'string' },
       root: { type: 'string' },
       'no-admin': { type: 'boolean' },
+      nets: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -24,7 +26,9 @@ async function main(): Promise<number> {
   const seed = Number(values.seed ?? Math.floor(Math.random() * 2 ** 31));
   const minutes = Number(values.minutes ?? '2');
   const nodes = Number(values.nodes ?? '3');
-  if (!Number.isInteger(seed) || !(minutes > 0) || !Number.isInteger(nodes)) {
+  const [netNodes, netBackends] = (values.nets ?? '').split(',');
+  const nets = netNodes && netBackends ? { nodes: netNodes, backends: netBackends } : undefined;
+  if (!Number.isInteger(seed) || !(minutes > 0) || !Number.isInteger(nodes) || (values.nets && !nets)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
@@ -34,6 +38,7 @@ async function main(): Promise<number> {
     nodes,
     ...(values.root ? { root: values.root } : {}),
     ...(values['no-admin'] ? { admin: false } : {}),
+    ...(nets ? { nets } : {}),
     log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`\n${formatReport(report)}\n`);

@@ -61,8 +61,11 @@ export function formatReport(r: CampaignReport): string {
   lines.push(
     `kick latency limit ${s(kickLatencyMs(r.timings))} (user_kick_delay ${s(r.timings.kickDelayMs)} + ping_timeout ${s(r.timings.pingTimeoutMs)} + 2 polls of ${s(r.timings.pollMs)} + 1 s)`,
   );
-  lines.push(`injected ${r.injected.length} faults${r.admin ? '' : ' (admin faults off: usherd has no director-admin socket)'}:`);
-  for (const f of r.injected) lines.push(`  t=${s(f.atMs)} ${f.description}${f.durationMs ? ` for ${s(f.durationMs)}` : ''}`);
+  lines.push(
+    `injected ${r.injected.length} faults${r.admin ? '' : ' (admin faults off: usherd has no director-admin socket)'}:`,
+  );
+  for (const f of r.injected)
+    lines.push(`  t=${s(f.atMs)} ${f.description}${f.durationMs ? ` for ${s(f.durationMs)}` : ''}`);
   const i = r.imap;
   lines.push(
     `imap: ${i.sessions} sessions, ${i.logins} logins (${i.loginFailures} refused, ${i.connectFailures} connects failed), ${i.commands} commands, ${i.idles} IDLEs, ${i.appends} APPENDs, ${i.byes} ended by BYE, ${i.dropped} dropped`,
@@ -75,12 +78,17 @@ export function formatReport(r: CampaignReport): string {
   lines.push(
     `ledger: ${g.entries} entries, ${g.accepted} acknowledged, ${g.copiesFound} copies found, ${g.retried} retried, ${g.ambiguousAttempts} ambiguous attempts, ${g.ambiguousDuplicates} allowed duplicates`,
   );
+  for (const ex of g.ambiguousExamples) lines.push(`  allowed duplicate: ${ex}`);
   const c = r.checker;
   lines.push(
     `checker: ${c.polls} polls (${c.partialPolls} with a backend down), up to ${c.maxSessions} sessions, ${c.overlaps} brief overlaps, longest ${s(c.longestOverlapMs)}`,
   );
-  lines.push(`ring links: ${r.links.tunnels} connections, ${r.links.refused} refused and ${r.links.torn} torn by faults`);
-  lines.push(`nodes: ${r.nodeStats.map((n) => `${n.name} started ${n.starts}x, max RSS ${mb(n.maxRssBytes)}`).join('; ')}`);
+  lines.push(
+    `ring links: ${r.links.tunnels} connections, ${r.links.refused} refused and ${r.links.torn} torn by faults`,
+  );
+  lines.push(
+    `nodes: ${r.nodeStats.map((n) => `${n.name} started ${n.starts}x, max RSS ${mb(n.maxRssBytes)}`).join('; ')}`,
+  );
   if (r.violations.length === 0) lines.push('violations: none');
   else {
     lines.push(`violations: ${r.violations.length}`);

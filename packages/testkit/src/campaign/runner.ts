@@ -29,14 +29,16 @@ export interface CampaignOptions {
   readonly lmtpWorkers?: number;
   /** Mean gap between faults. */
   readonly meanFaultGapMs?: number;
+  /** The first three octets of the node and backend addresses (another block lets two campaigns run at once). */
+  readonly nets?: { readonly nodes: string; readonly backends: string };
   /** Use the director-admin socket for moves and host changes; default: when usherd has one. */
   readonly admin?: boolean;
   readonly log?: (line: string) => void;
 }
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-const BACKENDS = ['127.0.42.1', '127.0.42.2', '127.0.42.3'];
-const nodeIp = (i: number) => `127.0.41.${i + 1}`;
+/** Where the campaign runs unless told otherwise: nodes on 127.0.41.1-5, backends on 127.0.42.1-3. */
+export const DEFAULT_NETS = { nodes: '127.0.41', backends: '127.0.42' } as const;
 export const TIMINGS: Timings = { kickDelayMs: 1000, pingTimeoutMs: 3000, pollMs: 1000 };
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -54,6 +56,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
   chmodSync(root, 0o755); // Dovecot's unprivileged processes must reach the mail directories
   const admin = o.admin ?? usherdHasAdminSocket();
   const userCount = o.users ?? 40;
+  const nets = o.nets ?? DEFAULT_NETS;
+  const BACKENDS = [1, 2, 3].map((i) => `${nets.backends}.${i}`);
+  const nodeIp = (i: number) => `${nets.nodes}.${i + 1}`;
   const warmupMs = Math.min(5000, o.durationMs / 10);
   const settleMs = Math.min(10_000, o.durationMs / 6);
   const schedule = makeSchedule({
@@ -62,7 +67,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     faultWindowMs: o.durationMs - warmupMs - settleMs,
     nodes: nodeCount,
     backends: BACKENDS.length,
-    users: userCount,
+    // moves go to users that hold IMAP sessions, so every move has sessions to kick
+    users: imapUserCount(userCount),
     meanGapMs: o.meanFaultGapMs ?? 5000,
     admin,
   });
@@ -133,7 +139,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     };
     // clients only know the node addresses, as behind a DNS round robin: some are down at times
     const entry = () => ips;
-    const imapUsers = cluster.users.slice(0, Math.max(4, Math.floor(userCount / 2)));
+    const imapUsers = cluster.users.slice(0, imapUserCount(userCount));
     const imap = new ImapLoad({
       seed: o.seed,
       nodes: entry,
@@ -272,6 +278,11 @@ function nodeViolations(nodes: readonly CampaignNode[], startedAt: number): Viol
     }
   }
   return out;
+}
+
+/** The first half of the users hold IMAP sessions; all of them receive mail. */
+function imapUserCount(users: number): number {
+  return Math.max(4, Math.floor(users / 2));
 }
 
 function fmtS(ms: number): string {

@@ -87,8 +87,18 @@ export function makeSchedule(o: ScheduleOptions): ScheduledFault[] {
     const fault = pickTargets(kind, until);
     if (!fault) continue;
     out.push({ atMs: t, durationMs: isInstant(fault) ? 0 : until - t, fault });
+    // the hard case for the invariant: users moved while a node that holds their sessions cannot hear
+    // the kick; that node must kick them as soon as it is back
+    if (o.admin && (fault.kind === 'freeze-node' || fault.kind === 'isolate-node') && rng.chance(0.7)) {
+      const others = range(o.nodes).filter((n) => n !== fault.node);
+      const at = Math.round((t + until) / 2);
+      for (const user of rng.sample(range(o.users), 3)) {
+        const fault: Fault = { kind: 'move-user', node: rng.pick(others), user, backend: rng.int(0, o.backends - 1) };
+        out.push({ atMs: at, durationMs: 0, fault });
+      }
+    }
   }
-  return out;
+  return out.sort((a, b) => a.atMs - b.atMs);
 
   function freeNodes(): number[] {
     return range(o.nodes).filter((n) => nodeBusy[n] !== undefined && (nodeBusy[n] as number) <= t);
@@ -167,7 +177,10 @@ export function isInstant(f: Fault): boolean {
 }
 
 /** "kill-node n2", "cut-link n1<->n3", "move-user demo0004 -> 127.0.42.2 via n1" ... */
-export function describeFault(f: Fault, names: { node(i: number): string; backend(i: number): string; user(i: number): string }): string {
+export function describeFault(
+  f: Fault,
+  names: { node(i: number): string; backend(i: number): string; user(i: number): string },
+): string {
   switch (f.kind) {
     case 'kill-node':
     case 'freeze-node':
