@@ -210,6 +210,7 @@ export class HealthMonitor {
    */
   private settled(ip: string): void {
     this.applying.delete(ip);
+    if (this.running) this.noteHosts(this.o.sink.hosts());
   }
 
   /** health_move_users_after: the node that applies "failing" also empties a backend down for long. */
@@ -225,7 +226,11 @@ export class HealthMonitor {
     this.o.sink.moveUsersOff(h.ip).then(
       (r) => {
         this.log.info(`health: moved ${r.moved} users off backend ${h.ip}`, { ip: h.ip, ...r });
-        this.moves.set(h.ip, { episode: h.lastUpdownChange, done: r.failed === 0, retryAt: this.o.clock.now() + after });
+        this.moves.set(h.ip, {
+          episode: h.lastUpdownChange,
+          done: r.failed === 0,
+          retryAt: this.o.clock.now() + after,
+        });
         this.settled(h.ip);
       },
       (e: unknown) => {

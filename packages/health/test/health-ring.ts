@@ -43,7 +43,10 @@ export class HealthRing {
 
   async start(): Promise<void> {
     await this.sim.start();
-    const ready = await this.sim.until(() => this.sim.liveIds().every((id) => this.sim.node(id).status().ready), 20_000);
+    const ready = await this.sim.until(
+      () => this.sim.liveIds().every((id) => this.sim.node(id).status().ready),
+      20_000,
+    );
     if (!ready) throw new Error('ring did not become ready');
     for (const id of this.sim.liveIds()) this.attach(id);
     this.sample();

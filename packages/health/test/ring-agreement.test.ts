@@ -54,7 +54,10 @@ describe('health agreement in a ring (virtual time, in-memory network)', () => {
     await r.sim.advance(60_000);
     expect(r.all(IP1, false)).toBe(true);
     expect(untouched(r, IP1)).toBe(true);
-    const seen = r.monitors.get(bad)?.status().find((b) => b.ip === IP1);
+    const seen = r.monitors
+      .get(bad)
+      ?.status()
+      .find((b) => b.ip === IP1);
     expect(seen?.verdict).toBe('failing');
     expect(seen?.tally).toMatchObject({ voters: 3, failing: 1, ok: 2, agreed: 'ok' });
   });
@@ -102,7 +105,7 @@ describe('health agreement in a ring (virtual time, in-memory network)', () => {
     expect(r.all(IP3, false)).toBe(true);
   });
 
-  it("hands a dead backend an operator brings up back to the health checks, which mark it down again", async () => {
+  it('hands a dead backend an operator brings up back to the health checks, which mark it down again', async () => {
     const r = await startRing(3);
     const [a, b] = r.ids as [string, string];
     r.dead.add(IP1);

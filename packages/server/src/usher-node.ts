@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { DirectorAdminSocket } from '@usher/admin';
 import { HostTable, parseMailServers, type Router, resolveMailServers, UserHasher } from '@usher/core';
+import type { HealthMonitor } from '@usher/health';
 import {
   type BackendTlsOptions,
   type ClientConnection,
@@ -19,14 +20,13 @@ import {
   SessionRegistry,
   startListener,
 } from '@usher/proxy';
-import type { HealthMonitor } from '@usher/health';
 import type { RingNode } from '@usher/ring';
 import { startDirectorAdmin } from './admin/start-admin.js';
 import { ConfigError, type ListenerConfig, type Protocol, type UsherConfig } from './config/load-config.js';
+import { startHealth } from './health/start-health.js';
 import type { UsherLogger } from './log/logger.js';
 import { Observability } from './observability/observability.js';
 import { dnsResolve } from './net/dns.js';
-import { startHealth } from './health/start-health.js';
 import { startRing, startStandalone } from './ring/start-ring.js';
 
 const HANDLERS: Record<Protocol, (conn: ClientConnection, ctx: ProxyContext) => Promise<void>> = {

@@ -32,6 +32,11 @@ const GROUPS: ReadonlyArray<readonly [string, RegExp, string]> = [
     'What clients connect to.',
   ],
   ['Limits and timeouts', /^(login_|auth_|lmtp_|shutdown_)/, 'Protection of the node and of the backends.'],
+  [
+    'Backend health checks',
+    /^health_/,
+    "Every node probes every backend; a backend is marked down (and later up) ring-wide only when more than half of the reachable nodes agree, so one node with a bad link changes nothing. An operator's HOST-DOWN holds until HOST-UP: the health checks never override it.",
+  ],
   ['Node, logs and metrics', /^(node_name$|log_|metrics_)/, ''],
 ];
 

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { UsherError } from '@usher/core';
 import { DEFAULT_SIEVE_CAPABILITY } from '@usher/proxy';
 import convict from 'convict';
+import { type HealthSettings, readHealthSettings } from '../health/health-settings.js';
 import { parseDovecotSize, parseDovecotTime } from './dovecot-time.js';
 import { type ErrorOrigin, lineOfOffset, locateValidationErrors, whereIs } from './locate.js';
-import { type HealthSettings, readHealthSettings } from '../health/health-settings.js';
 import { schema } from './schema.js';
 
 export type Protocol = 'imap' | 'pop3' | 'lmtp' | 'managesieve';
@@ -125,6 +125,12 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, unk
     throw new ConfigError(`${where ? `${where}: ` : ''}director_user_expire is too low (minimum 10 s)`, {
       setting: 'director_user_expire',
     });
+  }
+  // a zero timeout would fail every probe and take every backend down
+  for (const key of ['health_check_interval', 'health_check_timeout']) {
+    if (ms(key) > 0) continue;
+    const where = whereIs(key, origin);
+    throw new ConfigError(`${where ? `${where}: ` : ''}${key} must be above 0`, { setting: key });
   }
   const get = <T>(key: string): T => c.get(key as never) as T;
   return {

@@ -47,7 +47,8 @@ convict.addFormat({
 });
 
 function positiveInt(value: unknown): void {
-  if (!Number.isInteger(value) || (value as number) < 1) throw new Error(`must be a whole number >= 1: ${String(value)}`);
+  if (!Number.isInteger(value) || (value as number) < 1)
+    throw new Error(`must be a whole number >= 1: ${String(value)}`);
 }
 
 export const schema = {
@@ -210,7 +211,11 @@ export const schema = {
     format: Boolean,
     default: true,
   },
-  health_check_interval: { doc: 'A round of backend probes starts this often.', format: 'dovecot-time', default: '5 secs' },
+  health_check_interval: {
+    doc: 'A round of backend probes starts this often.',
+    format: 'dovecot-time',
+    default: '5 secs',
+  },
   health_check_timeout: {
     doc: 'A probe (connect and dialogue) not finished within this time failed.',
     format: 'dovecot-time',
@@ -229,7 +234,9 @@ export const schema = {
   health_check_protocols: {
     doc: 'Services probed on every backend (imap: "* OK" greeting, pop3: "+OK", lmtp: 220 and LHLO); all must pass.',
     format: (value: unknown) => {
-      const words = String(value).split(/[\s,]+/).filter(Boolean);
+      const words = String(value)
+        .split(/[\s,]+/)
+        .filter(Boolean);
       if (words.length === 0 || words.some((w) => !['imap', 'pop3', 'lmtp'].includes(w)))
         throw new Error(`must list imap, pop3 and/or lmtp: ${String(value)}`);
     },

@@ -18,7 +18,9 @@ export interface HealthSettings {
 }
 
 export function readHealthSettings(get: <T>(key: string) => T, ms: (key: string) => number): HealthSettings {
-  const words = get<string>('health_check_protocols').split(/[\s,]+/).filter(Boolean);
+  const words = get<string>('health_check_protocols')
+    .split(/[\s,]+/)
+    .filter(Boolean);
   return {
     enabled: get('health_checks'),
     intervalMs: ms('health_check_interval'),

@@ -9,7 +9,11 @@ import type { UsherLogger } from '../log/logger.js';
  * (same ports, same TLS), and a monitor that agrees with the rest of the ring through the ring's
  * HostHealthSink. Returns undefined when health_checks is off.
  */
-export function startHealth(opts: { config: UsherConfig; ring: RingNode; log: UsherLogger }): HealthMonitor | undefined {
+export function startHealth(opts: {
+  config: UsherConfig;
+  ring: RingNode;
+  log: UsherLogger;
+}): HealthMonitor | undefined {
   const { config: c, ring, log } = opts;
   const h = c.health;
   if (!h.enabled) return undefined;

@@ -175,8 +175,10 @@ export class LmtpLoad {
       return;
     }
     this.stats.tempFailures++;
-    // the proxy says so when it lost the backend after handing over the body: it may have been stored
-    if (afterData && /\b4\.4\.2\b/.test(r.text)) {
+    // after the body went out, two answers leave the message possibly stored: the proxy lost the
+    // backend (4.4.2), or the backend itself closed the channel (421): Dovecot 2.3 stopped mid-DATA
+    // logs "saved mail" and then "Shutting down (unfinished DATA command)"
+    if (afterData && (r.code === 421 || /\b4\.4\.2\b/.test(r.text))) {
       e.ambiguous++;
       e.ambiguousWhy = `${node}: ${r.text}`;
     }

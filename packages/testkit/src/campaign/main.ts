@@ -45,6 +45,9 @@ async function main(): Promise<number> {
   return report.violations.length === 0 ? 0 : 1;
 }
 
+// Ctrl-C: exit through 'exit', whose handlers SIGKILL the nodes and SIGTERM the Dovecot masters
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {

@@ -57,7 +57,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
   const admin = o.admin ?? usherdHasAdminSocket();
   const userCount = o.users ?? 40;
   const nets = o.nets ?? DEFAULT_NETS;
-  const BACKENDS = [1, 2, 3].map((i) => `${nets.backends}.${i}`);
+  const backends = [1, 2, 3].map((i) => `${nets.backends}.${i}`);
   const nodeIp = (i: number) => `${nets.nodes}.${i + 1}`;
   const warmupMs = Math.min(5000, o.durationMs / 10);
   const settleMs = Math.min(10_000, o.durationMs / 6);
@@ -66,7 +66,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     warmupMs,
     faultWindowMs: o.durationMs - warmupMs - settleMs,
     nodes: nodeCount,
-    backends: BACKENDS.length,
+    backends: backends.length,
     // moves go to users that hold IMAP sessions, so every move has sessions to kick
     users: imapUserCount(userCount),
     meanGapMs: o.meanFaultGapMs ?? 5000,
@@ -89,7 +89,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     const ringCerts = join(root, 'ring-certs');
     const ips = Array.from({ length: nodeCount }, (_, i) => nodeIp(i));
     execFileSync('bash', [join(REPO, 'deploy/certs/make-ring-certs.sh'), ringCerts, ...ips], { stdio: 'ignore' });
-    cluster = await startDovecotBackends({ root: join(root, 'backends'), ips: BACKENDS, users: userCount });
+    cluster = await startDovecotBackends({ root: join(root, 'backends'), ips: backends, users: userCount });
     const members = ips.map((ip) => `${ip}:9090`);
     links = await LinkProxies.start(members);
     mkdirSync(join(root, 'nodes'), { recursive: true });
@@ -104,7 +104,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
           config: nodeConfig({
             ip,
             members,
-            backends: BACKENDS,
+            backends: backends,
             ringCerts,
             kickDelay: `${TIMINGS.kickDelayMs / 1000} secs`,
             pingTimeout: `${TIMINGS.pingTimeoutMs / 1000} secs`,
@@ -120,7 +120,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     const ledger = new Ledger();
     const checker = new PresenceChecker({
       cluster,
-      backends: BACKENDS,
+      backends: backends,
       pollMs: TIMINGS.pollMs,
       kickLatencyMs: kickLatencyMs(TIMINGS),
       startedAt: loadStart,
@@ -129,7 +129,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
       nodes,
       links,
       cluster,
-      backends: BACKENDS,
+      backends: backends,
       users: cluster.users,
       adminSockets,
       checker,
@@ -170,7 +170,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     const injected: InjectedFault[] = [];
     const names = {
       node: (i: number) => (nodes[i] as CampaignNode).name,
-      backend: (i: number) => BACKENDS[i] as string,
+      backend: (i: number) => backends[i] as string,
       user: (i: number) => cluster?.users[i] as string,
     };
     const tasks = schedule.map(async (s) => {
@@ -199,17 +199,17 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     await Promise.all([imap.stop(), lmtp.drain(15_000)]);
     await checker.stop();
     // every client logged out: a session still on a backend now was left behind by a node
-    const leaked = await waitForNoSessions(cluster, BACKENDS, 10_000);
+    const leaked = await waitForNoSessions(cluster, backends, 10_000);
     for (const l of leaked)
       violations.push({ kind: 'leaked-session', atMs: Date.now() - loadStart, detail: `${l} after all clients left` });
     clearInterval(sampler);
     timing.drainMs = Date.now() - drainStart;
 
     const verifyStart = Date.now();
-    for (const b of removedAtEnd(schedule)) log(`note: ${BACKENDS[b]} is still removed from the ring; its mail counts`);
+    for (const b of removedAtEnd(schedule)) log(`note: ${backends[b]} is still removed from the ring; its mail counts`);
     const copies = new Map<string, number>();
     const ours = (id: string) => id.startsWith(`<c${o.seed}-`) && id.endsWith(`@${MESSAGE_ID_DOMAIN}>`);
-    for (const ip of BACKENDS) {
+    for (const ip of backends) {
       const out = await cluster.doveadm(ip, ['-f', 'tab', 'fetch', '-A', 'hdr.message-id', 'mailbox', 'INBOX']);
       countFetched(out, ours, copies);
     }

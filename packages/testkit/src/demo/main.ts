@@ -82,6 +82,12 @@ function nodeConfig(ip: string, certs: string, ringCerts: string): Record<string
     haproxy_trusted_networks: '127.0.0.0/8',
     ssl_cert: join(certs, 'server.pem'),
     ssl_key: join(certs, 'server.key'),
+    // health checks: a backend that stops answering is marked down ring-wide within seconds
+    health_checks: true,
+    health_check_interval: '2 secs',
+    health_check_timeout: '2 secs',
+    health_check_fail_count: 2,
+    health_check_protocols: 'imap pop3 lmtp',
     listeners: [
       { protocol: 'imap', address: ip, port: PORTS.imap },
       { protocol: 'imap', address: ip, port: PORTS.imaps, ssl: true },
@@ -144,6 +150,10 @@ Try:
   curl -s http://${NODE_IPS[0]}:${METRICS_PORT}/metrics | grep ^usher_              # sessions, logins, users per backend, ring
   node packages/cli/dist/main.js director map --hosts '${BACKENDS.join(' ')}' --hash-format %Ln ${spread.join(' ')}
 ${backendConfigs.map((cfg) => `  doveadm -c ${cfg} who`).join('\n')}     # who is logged in where
+
+Health checks: stop a backend and every node marks it down within ~5 s; start it and it comes back up:
+  doveadm -c ${backendConfigs[1]} stop      # then: grep 'health:' ${nodes[0]?.logPath ?? 'the node logs'}
+  dovecot -c ${backendConfigs[1]}           # (runs on its own from then on; stop it with doveadm again)
 `;
 }
 
