@@ -103,6 +103,9 @@ export async function inject(w: World, f: Fault): Promise<Heal | undefined> {
       await admin(w, f.node, ['HOST-REMOVE', ip]);
       return undefined;
     }
+    case 'unsafe-remove-host':
+      await admin(w, f.node, ['HOST-REMOVE', w.backends[f.backend] as string]);
+      return undefined;
     case 'add-host': {
       const ip = w.backends[f.backend] as string;
       await admin(w, f.node, ['HOST-SET', ip]);

@@ -55,6 +55,8 @@ export class ImapLoad {
       readonly users: readonly string[];
       readonly password: string;
       readonly sessions: number;
+      /** Commands per session before LOGOUT, [min, max]; default [3, 15]. */
+      readonly opsPerSession?: readonly [number, number];
       readonly rng: Rng;
       readonly ledger: Ledger;
     },
@@ -107,7 +109,8 @@ export class ImapLoad {
     }
     this.stats.logins++;
     await this.command(conn, 'SELECT INBOX');
-    const ops = rng.int(3, 15);
+    const [least, most] = this.o.opsPerSession ?? [3, 15];
+    const ops = rng.int(least, most);
     for (let i = 0; i < ops && this.running; i++) {
       const r = rng.next();
       if (r < 0.35) await this.command(conn, 'NOOP');

@@ -14,7 +14,7 @@ import { LmtpLoad } from './lmtp-load.js';
 import { CampaignNode, NODE_PORTS, nodeConfig } from './nodes.js';
 import { type CampaignReport, type InjectedFault, kickLatencyMs, type Timings } from './report.js';
 import { Rng } from './rng.js';
-import { describeFault, makeSchedule, removedAtEnd } from './schedule.js';
+import { describeFault, makeSchedule, removedAtEnd, type ScheduledFault } from './schedule.js';
 
 export interface CampaignOptions {
   readonly seed: number;
@@ -26,11 +26,15 @@ export interface CampaignOptions {
   readonly root?: string;
   readonly users?: number;
   readonly imapSessions?: number;
+  /** Commands per IMAP session before LOGOUT, [min, max]; longer sessions outlive more faults. */
+  readonly imapOpsPerSession?: readonly [number, number];
   readonly lmtpWorkers?: number;
   /** Mean gap between faults. */
   readonly meanFaultGapMs?: number;
   /** The first three octets of the node and backend addresses (another block lets two campaigns run at once). */
   readonly nets?: { readonly nodes: string; readonly backends: string };
+  /** Replaces the seeded schedule (to replay or craft a scenario); times are from the start of the load. */
+  readonly schedule?: readonly ScheduledFault[];
   /** Use the director-admin socket for moves and host changes; default: when usherd has one. */
   readonly admin?: boolean;
   readonly log?: (line: string) => void;
@@ -61,17 +65,19 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
   const nodeIp = (i: number) => `${nets.nodes}.${i + 1}`;
   const warmupMs = Math.min(5000, o.durationMs / 10);
   const settleMs = Math.min(10_000, o.durationMs / 6);
-  const schedule = makeSchedule({
-    seed: o.seed,
-    warmupMs,
-    faultWindowMs: o.durationMs - warmupMs - settleMs,
-    nodes: nodeCount,
-    backends: backends.length,
-    // moves go to users that hold IMAP sessions, so every move has sessions to kick
-    users: imapUserCount(userCount),
-    meanGapMs: o.meanFaultGapMs ?? 5000,
-    admin,
-  });
+  const schedule =
+    o.schedule ??
+    makeSchedule({
+      seed: o.seed,
+      warmupMs,
+      faultWindowMs: o.durationMs - warmupMs - settleMs,
+      nodes: nodeCount,
+      backends: backends.length,
+      // moves go to users that hold IMAP sessions, so every move has sessions to kick
+      users: imapUserCount(userCount),
+      meanGapMs: o.meanFaultGapMs ?? 5000,
+      admin,
+    });
   const startedAt = Date.now();
   const violations: Violation[] = [];
   const timing = { setupMs: 0, loadMs: 0, drainMs: 0, verifyMs: 0 };
@@ -147,6 +153,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
       users: imapUsers,
       password: cluster.password,
       sessions: o.imapSessions ?? 16,
+      ...(o.imapOpsPerSession ? { opsPerSession: o.imapOpsPerSession } : {}),
       rng: Rng.derive(o.seed, 'imap'),
       ledger,
     });

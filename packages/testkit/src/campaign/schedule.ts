@@ -12,7 +12,10 @@ export type Fault =
   | { readonly kind: 'move-user'; readonly node: number; readonly user: number; readonly backend: number }
   | { readonly kind: 'flush-host'; readonly node: number; readonly backend: number }
   | { readonly kind: 'remove-host'; readonly node: number; readonly backend: number }
-  | { readonly kind: 'add-host'; readonly node: number; readonly backend: number };
+  | { readonly kind: 'add-host'; readonly node: number; readonly backend: number }
+  // HOST-REMOVE alone, which drops the users without a kick (Dovecot documents it as unsafe). Never
+  // drawn at random: a crafted schedule uses it to show the checker catches a real double login.
+  | { readonly kind: 'unsafe-remove-host'; readonly node: number; readonly backend: number };
 
 export interface ScheduledFault {
   readonly atMs: number;
@@ -151,6 +154,8 @@ export function makeSchedule(o: ScheduleOptions): ScheduledFault[] {
         removed.add(backend);
         return { kind, node: rng.int(0, o.nodes - 1), backend };
       }
+      case 'unsafe-remove-host':
+        return undefined;
       case 'add-host': {
         const back = [...removed];
         if (back.length === 0) return undefined;
@@ -166,14 +171,14 @@ export function makeSchedule(o: ScheduleOptions): ScheduledFault[] {
 export function removedAtEnd(schedule: readonly ScheduledFault[]): number[] {
   const removed = new Set<number>();
   for (const { fault } of schedule) {
-    if (fault.kind === 'remove-host') removed.add(fault.backend);
+    if (fault.kind === 'remove-host' || fault.kind === 'unsafe-remove-host') removed.add(fault.backend);
     if (fault.kind === 'add-host') removed.delete(fault.backend);
   }
   return [...removed];
 }
 
 export function isInstant(f: Fault): boolean {
-  return f.kind === 'move-user' || f.kind === 'flush-host' || f.kind === 'remove-host' || f.kind === 'add-host';
+  return ['move-user', 'flush-host', 'remove-host', 'add-host', 'unsafe-remove-host'].includes(f.kind);
 }
 
 /** "kill-node n2", "cut-link n1<->n3", "move-user demo0004 -> 127.0.42.2 via n1" ... */
@@ -196,6 +201,7 @@ export function describeFault(
     case 'flush-host':
     case 'remove-host':
     case 'add-host':
+    case 'unsafe-remove-host':
       return `${f.kind} ${names.backend(f.backend)} via ${names.node(f.node)}`;
   }
 }
