@@ -59,6 +59,8 @@ export class HealthMonitor {
   /** Per backend: the down episode (lastUpdownChange) whose users were moved, or when to try again. */
   private readonly moves = new Map<string, { episode: number; done: boolean; retryAt: number }>();
   private readonly seen = new Map<string, string>();
+  /** When this node first saw each backend down (lastUpdownChange has only whole seconds). */
+  private readonly downSeenAt = new Map<string, number>();
   private readonly validMs: number;
   private startedAt = 0;
   private running = false;
@@ -217,7 +219,9 @@ export class HealthMonitor {
   private maybeMoveUsers(h: HealthHost, t: Tally, now: number): void {
     const after = this.o.moveUsersAfterMs ?? 0;
     if (after <= 0 || !h.down || h.manualDown || t.agreed !== 'failing' || t.applier !== this.o.sink.self) return;
-    if (now - h.lastUpdownChange * 1000 < after || this.applying.has(h.ip)) return;
+    // the later of the two, so a backend is never emptied early, whatever the rounding
+    const since = Math.max(h.lastUpdownChange * 1000, this.downSeenAt.get(h.ip) ?? now);
+    if (now - since < after || this.applying.has(h.ip)) return;
     const m = this.moves.get(h.ip);
     if (m && m.episode === h.lastUpdownChange && (m.done || now < m.retryAt)) return;
     this.moves.set(h.ip, { episode: h.lastUpdownChange, done: false, retryAt: Number.POSITIVE_INFINITY });
@@ -244,8 +248,11 @@ export class HealthMonitor {
   /** Log every up/down change of a backend as this node sees it, whoever made it. */
   private noteHosts(hosts: readonly HealthHost[]): void {
     const ips = new Set<string>();
+    const now = this.o.clock.now();
     for (const h of hosts) {
       ips.add(h.ip);
+      if (!h.down) this.downSeenAt.delete(h.ip);
+      else if (!this.downSeenAt.has(h.ip)) this.downSeenAt.set(h.ip, now);
       const state = h.down ? (h.manualDown ? 'down (operator)' : 'down (health checks)') : 'up';
       const before = this.seen.get(h.ip);
       this.seen.set(h.ip, state);
@@ -254,6 +261,10 @@ export class HealthMonitor {
       if (h.down) this.log.warn(line, { ip: h.ip, was: before });
       else this.log.info(line, { ip: h.ip, was: before });
     }
-    for (const ip of [...this.seen.keys()]) if (!ips.has(ip)) this.seen.delete(ip);
+    for (const ip of [...this.seen.keys()]) {
+      if (ips.has(ip)) continue;
+      this.seen.delete(ip);
+      this.downSeenAt.delete(ip);
+    }
   }
 }

@@ -64,7 +64,7 @@ export class HealthRing {
 
   manual(id: string, ip: string): boolean {
     const r = this.sim.node(id).state.ledger.get(ip);
-    return r !== undefined && r.down && r.healthDown !== true;
+    return r?.down === true && r.healthDown !== true;
   }
 
   /** The largest number of flips any node saw for the backend. */

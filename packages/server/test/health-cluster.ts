@@ -104,6 +104,15 @@ export class HealthCluster {
     if (reply !== 'OK') throw new Error(`${command} ${ip}: ${reply}`);
   }
 
+  /** Poll until the node's log mentions `text` (log lines are written asynchronously). */
+  async waitForLog(node: string, text: string, limitMs = 5000): Promise<void> {
+    const until = Date.now() + limitMs;
+    while (this.logLines(node, text).length === 0) {
+      if (Date.now() > until) throw new Error(`${node} never logged "${text}" within ${limitMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** Lines of a node's log mentioning `text`. */
   logLines(node: string, text: string): string[] {
     const n = this.nodes.get(node);

@@ -21,6 +21,9 @@ export interface Received {
   readonly messages: number;
   readonly stateMessages: number;
   readonly usersReceived: number;
+  /** When the first and the last `state` frame were handled (ms after the clock started). */
+  readonly firstStateMs: number;
+  readonly lastStateMs: number;
 }
 
 export interface JoinResult {
@@ -40,10 +43,25 @@ export interface JoinResult {
 /** What a node received, message by message (sizes computed after the clock stopped). */
 class Recorder {
   private messages: RingMessage[] = [];
+  private t0 = 0;
+  private firstState = Number.NaN;
+  private lastState = Number.NaN;
   on = false;
 
+  start(): void {
+    this.t0 = performance.now();
+    this.firstState = Number.NaN;
+    this.lastState = Number.NaN;
+    this.on = true;
+  }
+
   record(m: RingMessage): void {
-    if (this.on) this.messages.push(m);
+    if (!this.on) return;
+    this.messages.push(m);
+    if (m.kind === 'state') {
+      this.lastState = performance.now() - this.t0;
+      if (Number.isNaN(this.firstState)) this.firstState = this.lastState;
+    }
   }
 
   take(): Received {
@@ -57,7 +75,14 @@ class Recorder {
       if (m.kind === 'state') states++;
       if (m.kind === 'state' || m.kind === 'update') users += m.users.hashes.length;
     }
-    return { bytes, messages: ms.length, stateMessages: states, usersReceived: users };
+    return {
+      bytes,
+      messages: ms.length,
+      stateMessages: states,
+      usersReceived: users,
+      firstStateMs: this.firstState,
+      lastStateMs: this.lastState,
+    };
   }
 }
 
@@ -93,7 +118,7 @@ export async function measureJoinGrpc(opts: {
 
     const rec = new Recorder();
     const t0 = performance.now();
-    rec.on = true;
+    rec.start();
     const [joiner] = await ring.start([d], (m) => rec.record(m));
     const D = joiner as BenchRingNode;
     await waitFor(() => D.node.status().ready, 60_000, 'the joiner was not ready', 1);
@@ -110,7 +135,7 @@ export async function measureJoinGrpc(opts: {
       rec.record(m);
       if (m.kind === 'state' && m.last) states++;
     };
-    rec.on = true;
+    rec.start();
     const t1 = performance.now();
     D.transport.cut();
     await waitFor(

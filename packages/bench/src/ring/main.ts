@@ -102,7 +102,8 @@ export async function runRingBench(
       const j = await measureJoinGrpc({ users: opts.users, security, certs });
       write(
         `  ${security}: join ${ms(j.joinMs)}, received ${mb(j.join.bytes)} in ${j.join.messages} messages ` +
-          `(${j.join.stateMessages} state, ${j.join.usersReceived} user rows for ${j.users} users); ` +
+          `(${j.join.stateMessages} state, ${j.join.usersReceived} user rows for ${j.users} users; ` +
+          `first state frame handled at ${ms(j.join.firstStateMs)}, last at ${ms(j.join.lastStateMs)}); ` +
           `reconnect ${ms(j.reconnectMs)}, ${mb(j.reconnect.bytes)} (${j.reconnect.usersReceived} user rows)`,
       );
       write(`  naive (Dovecot handshake lines over TCP): ${mb(j.naive.bytes)} in ${ms(j.naive.ms)}`);
