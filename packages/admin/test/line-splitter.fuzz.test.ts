@@ -127,3 +127,17 @@ describe('director-admin LineSplitter (fuzzed)', () => {
     );
   });
 });
+
+describe('director-admin LineSplitter regressions', () => {
+  it('refuses 1023 bytes + CRLF whether the CR arrives with the LF or in an earlier read', () => {
+    const line = Buffer.from(`${'x'.repeat(1023)}\r\n`);
+    const whole = splitAll([line]);
+    const crFirst = splitAll([line.subarray(0, 1024), line.subarray(1024)]);
+    expect(whole.error).toBeDefined();
+    expect(crFirst.error).toBeDefined();
+    // one byte less fits, either way
+    const fits = Buffer.from(`${'x'.repeat(1022)}\r\n`);
+    expect(splitAll([fits]).lines).toHaveLength(1);
+    expect(splitAll([fits.subarray(0, 1023), fits.subarray(1023)]).lines).toHaveLength(1);
+  });
+});

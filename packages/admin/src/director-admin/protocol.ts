@@ -109,6 +109,11 @@ export class LineSplitter {
     const lines: string[] = [];
     let start = 0;
     for (let lf = data.indexOf(0x0a, start); lf >= 0; lf = data.indexOf(0x0a, start)) {
+      // the CR counts: Dovecot's buffer holds it until the LF arrives, so 1023 bytes + CRLF never
+      // completes there, and must not here either, whether the CR comes with the LF or before it
+      if (lf - start >= this.maxBytes) {
+        throw new AdminProtocolError(`line longer than ${this.maxBytes - 1} bytes`, { bytes: lf - start });
+      }
       const end = lf > start && data[lf - 1] === 0x0d ? lf - 1 : lf;
       lines.push(this.decode(data.subarray(start, end)));
       start = lf + 1;
