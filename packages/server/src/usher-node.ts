@@ -25,8 +25,8 @@ import { startDirectorAdmin } from './admin/start-admin.js';
 import { ConfigError, type ListenerConfig, type Protocol, type UsherConfig } from './config/load-config.js';
 import { startHealth } from './health/start-health.js';
 import type { UsherLogger } from './log/logger.js';
-import { Observability } from './observability/observability.js';
 import { dnsResolve } from './net/dns.js';
+import { Observability } from './observability/observability.js';
 import { startRing, startStandalone } from './ring/start-ring.js';
 
 const HANDLERS: Record<Protocol, (conn: ClientConnection, ctx: ProxyContext) => Promise<void>> = {

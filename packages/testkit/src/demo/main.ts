@@ -15,7 +15,6 @@ const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const ROOT = join(REPO, '.demo');
 const BACKENDS = ['127.0.2.1', '127.0.2.2', '127.0.2.3'];
 const NODE_IPS = ['127.0.1.1', '127.0.1.2', '127.0.1.3'];
-const NODE_IP = NODE_IPS[0] as string;
 const RING_PORT = 9090;
 /** Node N's director-admin socket: `doveadm director ... -a` and `usheradm director ... -a` talk to it. */
 const adminSocket = (i: number) => join(ROOT, 'nodes', `usher-${i + 1}.director-admin`);
