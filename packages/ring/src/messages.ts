@@ -1,32 +1,13 @@
+import type { HostRecord } from '@usher/core';
+
 /**
  * What peers say to each other. The transport (in-memory or gRPC) moves these values; the
  * gRPC transport maps them 1:1 onto proto/usher/v1/ring.proto. Users travel as packed columns
  * (one typed array per field) so a million assignments are a handful of buffers, not a million objects.
  */
 
-/** A hybrid logical clock value: wall ms, a counter for ties within one ms, and the node that made it. */
-export interface Hlc {
-  readonly ms: number;
-  readonly counter: number;
-  /** Node id ("ip:port") of the writer: the last tie-breaker, so every node orders versions alike. */
-  readonly node: string;
-}
-
-/** A host's full state with the version of its last change (last writer wins, by HLC). */
-export interface HostRecord {
-  readonly ip: string;
-  readonly tag: string;
-  readonly vhostCount: number;
-  readonly down: boolean;
-  /** Unix seconds of the last up/down change (Dovecot's last_updown_change). */
-  readonly lastUpdownChange: number;
-  readonly hostname: string;
-  /** A removed host is kept as a tombstone so an older "set" cannot resurrect it. */
-  readonly removed: boolean;
-  /** `down` was set by the health checks, not an operator (absent = false: an operator's or config's state). */
-  readonly healthDown?: boolean;
-  readonly version: Hlc;
-}
+// Hosts and clock values are core's types: the wire carries exactly what the merge rules take.
+export type { Hlc, HostRecord } from '@usher/core';
 
 /** One node's verdict on one backend (see `health` below). */
 export interface HealthObservation {
