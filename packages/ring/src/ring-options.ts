@@ -45,7 +45,7 @@ export interface RingNodeOptions {
   readonly retryFailedMs?: number;
   /** Logins wait at most this long, then fail temporarily (default 30000, Dovecot's fixed value). */
   readonly requestTimeoutMs?: number;
-  /** Refreshes and placements are flooded in batches: at most this often (default 50) ... */
+  /** Refreshes and placements are flooded in batches: at most this often (default 10: an assignment reaches 16 nodes well within 50 ms) ... */
   readonly updateBatchMs?: number;
   /** ... or as soon as this many users are waiting (default 10000). */
   readonly updateBatchUsers?: number;
@@ -78,7 +78,7 @@ export function resolveOptions(opts: RingNodeOptions): ResolvedRingOptions {
     pingTimeoutMs: 5000,
     retryFailedMs: 10_000,
     requestTimeoutMs: 30_000,
-    updateBatchMs: 50,
+    updateBatchMs: 10,
     updateBatchUsers: 10_000,
     stateChunkUsers: 65_536,
     floodLearnedMax: 10_000,

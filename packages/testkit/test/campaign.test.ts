@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatReport, runCampaign } from '../src/campaign/index.js';
 
@@ -21,5 +22,7 @@ describe('fault campaign (3 usherd nodes, 3 Dovecot backends)', () => {
     expect(report.lmtp.delivered).toBeGreaterThan(50);
     expect(report.checker.polls).toBeGreaterThan(30);
     expect(report.violations.map((v) => `[${v.kind}] ${v.detail}`)).toEqual([]);
+    // kept when anything above failed: the nodes' and backends' logs are in it
+    rmSync(report.root, { recursive: true, force: true });
   }, 118_000);
 });

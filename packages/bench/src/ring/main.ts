@@ -76,14 +76,14 @@ export async function runRingBench(
     for (const security of ['mtls', 'insecure'] as Security[]) {
       for (const size of opts.sizes) {
         const fan = await measureFanout({ size, security, certs, samples: opts.samples, port: 9190 });
-        for (const updateBatchMs of [50, 0]) {
+        for (const updateBatchMs of [10, 0]) {
           const r = await measurePropagation({ size, security, certs, samples: opts.samples, updateBatchMs });
-          const label = `${size} nodes, ${security}, batch ${updateBatchMs} ms${updateBatchMs === 50 ? ' (usherd)' : ''}`;
+          const label = `${size} nodes, ${security}, batch ${updateBatchMs} ms${updateBatchMs === 10 ? ' (usherd)' : ''}`;
           write(
             `  ${label}: p50 ${ms(r.ring.p50)} p99 ${ms(r.ring.p99)} max ${ms(r.ring.max)} (${r.ring.samples} samples);` +
               ` direct fan-out p50 ${ms(fan.p50)} p99 ${ms(fan.p99)}${r.warnings ? `; ring warnings: ${r.warnings}` : ''}`,
           );
-          const headline = size === 16 && updateBatchMs === 50;
+          const headline = size === 16 && updateBatchMs === 10;
           add({
             measure: `propagation p50/p99, ${label}`,
             usher: `${ms(r.ring.p50)} / ${ms(r.ring.p99)}`,

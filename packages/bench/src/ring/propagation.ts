@@ -39,7 +39,7 @@ export async function measurePropagation(opts: {
   security: Security;
   certs?: RingCerts;
   samples: number;
-  /** The update batcher's interval (usherd: 50 ms; 0 floods each placement on the next turn). */
+  /** The update batcher's interval (usherd: 10 ms; 0 floods each placement on the next turn). */
   updateBatchMs: number;
 }): Promise<PropagationResult> {
   const ring = new GrpcRing({
