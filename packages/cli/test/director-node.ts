@@ -25,7 +25,11 @@ export interface DirectorNode {
  * A standalone usherd with only its director-admin socket (no listeners, no ring, no health
  * checks): a node both tools can question. Its backends are never contacted.
  */
-export async function startDirectorNode(mailServers: string, hashFormat: string): Promise<DirectorNode> {
+export async function startDirectorNode(
+  mailServers: string,
+  hashFormat: string,
+  extra: Record<string, unknown> = {},
+): Promise<DirectorNode> {
   const dir = mkdtempSync(join(tmpdir(), 'usher-cli-director-'));
   const socket = join(dir, 'director-admin');
   const config = join(dir, 'usherd.json');
@@ -38,6 +42,7 @@ export async function startDirectorNode(mailServers: string, hashFormat: string)
       director_admin_socket: socket,
       director_user_kick_delay: '100 ms',
       health_checks: false,
+      ...extra,
     }),
   );
   const child: ChildProcess = spawn(process.execPath, [USHERD, '--config', config], {
@@ -87,11 +92,16 @@ export function doveadm(socket: string, args: readonly string[], hashFormat: str
   });
 }
 
-/** `usheradm director <args> -a <socket>`, in process. */
-export async function usheradm(socket: string, args: readonly string[], hashFormat?: string): Promise<ToolResult> {
+/** `usheradm director <args> -a <socket>`, in process; `where` replaces `-a <socket>` (e.g. --grpc ...). */
+export async function usheradm(
+  socket: string,
+  args: readonly string[],
+  hashFormat?: string,
+  where: readonly string[] = ['-a', socket],
+): Promise<ToolResult> {
   const o = capture();
   const extra = hashFormat === undefined ? [] : ['--hash-format', hashFormat];
-  const code = await run(['director', ...args, '-a', socket, ...extra], o);
+  const code = await run(['director', ...args, ...where, ...extra], o);
   const text = (lines: string[]) => lines.map((l) => `${l}\n`).join('');
   return { stdout: text(o.stdout), stderr: text(o.stderr), code };
 }

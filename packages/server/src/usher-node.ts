@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { DirectorAdminSocket } from '@usher/admin';
+import type { AdminGrpcServer } from '@usher/admin/grpc';
 import { HostTable, parseMailServers, type Router, resolveMailServers, UserHasher } from '@usher/core';
 import type { HealthMonitor } from '@usher/health';
 import {
@@ -21,7 +22,8 @@ import {
   startListener,
 } from '@usher/proxy';
 import type { RingNode } from '@usher/ring';
-import { startDirectorAdmin } from './admin/start-admin.js';
+import { createAdminApi, startDirectorAdmin } from './admin/start-admin.js';
+import { startAdminGrpc } from './admin/start-admin-grpc.js';
 import { ConfigError, type ListenerConfig, type Protocol, type UsherConfig } from './config/load-config.js';
 import { startHealth } from './health/start-health.js';
 import type { UsherLogger } from './log/logger.js';
@@ -66,6 +68,8 @@ export class UsherNode {
   health: HealthMonitor | undefined;
   /** director-admin (doveadm director, poolmon); undefined when off. */
   admin: DirectorAdminSocket | undefined;
+  /** The gRPC admin API (usheradm --grpc); undefined when off. */
+  adminGrpc: AdminGrpcServer | undefined;
   /** Metrics (fed by the proxy's events) and the /metrics, /healthz, /readyz endpoint. */
   readonly observability: Observability;
   private listeners: Array<{ config: ListenerConfig; listener: Listener }> = [];
@@ -88,7 +92,9 @@ export class UsherNode {
     this.ring = c.directorServers.trim() === '' ? await startStandalone(ringOpts) : await startRing(ringOpts);
     this.router = this.ring.router;
     this.registry.startRefresh(this.router);
-    this.admin = await startDirectorAdmin({ config: c, ring: this.ring, hasher, log: this.log });
+    const adminApi = await createAdminApi({ config: c, ring: this.ring, hasher, log: this.log });
+    this.admin = await startDirectorAdmin({ config: c, api: adminApi, log: this.log });
+    this.adminGrpc = await startAdminGrpc({ config: c, api: adminApi, log: this.log });
     this.health = startHealth({ config: c, ring: this.ring, log: this.log });
     const tls = this.secureContext();
     const loginTrusted = NetworkList.parse(c.loginTrustedNetworks);
@@ -149,6 +155,7 @@ export class UsherNode {
       this.registry.stopRefresh();
       this.health?.stop();
       await this.admin?.close();
+      await this.adminGrpc?.close();
       await this.ring?.stop();
       await this.observability.stop();
       this.log.info('stopped', { kicked });

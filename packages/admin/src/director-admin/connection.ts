@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { DirectorAdminApi } from './api.js';
 import { ADMIN_COMMANDS } from './commands/index.js';
 import { DirectorAdminError, errorReply } from './errors.js';
@@ -9,6 +9,12 @@ export interface AdminLog {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
+
+/** A client's byte stream: a socket, or one end of an in-process pair (usheradm over gRPC). */
+export type AdminStream = Duplex & {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+};
 
 /** Reading pauses while this many commands wait, so a flood of pipelined lines cannot grow memory without bound. */
 const MAX_QUEUED_LINES = 256;
@@ -21,7 +27,7 @@ const MAX_QUEUED_LINES = 256;
  * malformed closes the connection without a reply and discards what was queued behind it.
  */
 export class AdminConnection {
-  private readonly socket: Socket;
+  private readonly socket: AdminStream;
   private readonly api: DirectorAdminApi;
   private readonly log: AdminLog;
   private readonly peer: string;
@@ -36,7 +42,7 @@ export class AdminConnection {
   readonly done: Promise<void>;
   private finish!: () => void;
 
-  constructor(socket: Socket, api: DirectorAdminApi, log: AdminLog) {
+  constructor(socket: AdminStream, api: DirectorAdminApi, log: AdminLog) {
     this.socket = socket;
     this.api = api;
     this.log = log;

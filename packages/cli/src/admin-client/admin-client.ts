@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ADMIN_GREETING, formatLine, isCompatibleVersion, splitLine } from '@usher/admin';
 import { CliError, EX_DATAERR, EX_TEMPFAIL } from '../util/exit-codes.js';
 
@@ -16,14 +17,16 @@ export class AdminClientError extends CliError {}
  */
 export class AdminClient {
   readonly target: string;
-  private readonly socket: Socket;
+  private readonly socket: Duplex;
+  private onClose: (() => void) | undefined;
   private buffer = '';
   private ended = false;
   private waiter: (() => void) | undefined;
 
-  private constructor(target: string, socket: Socket) {
+  private constructor(target: string, socket: Duplex, onClose?: () => void) {
     this.target = target;
     this.socket = socket;
+    this.onClose = onClose;
     socket.setEncoding('utf8');
     socket.on('data', (c: string) => {
       this.buffer += c;
@@ -35,12 +38,27 @@ export class AdminClient {
   }
 
   static async connect(target: string, timeoutMs = GREETING_TIMEOUT_MS): Promise<AdminClient> {
-    const socket = await open(target);
-    const client = new AdminClient(target, socket);
+    return AdminClient.overStream(target, await open(target), timeoutMs);
+  }
+
+  /**
+   * The protocol over any byte stream, e.g. a connection served in this process (usheradm over
+   * gRPC); `onClose` runs once when the client is closed.
+   */
+  static async overStream(
+    target: string,
+    stream: Duplex,
+    timeoutMs = GREETING_TIMEOUT_MS,
+    onClose?: () => void,
+  ): Promise<AdminClient> {
+    const client = new AdminClient(target, stream, onClose);
     // like doveadm: our VERSION goes out at once, then the greeting must arrive in time
     client.socket.write(ADMIN_GREETING);
     const greeting = await client.readLine(timeoutMs);
-    if (greeting === undefined) throw new AdminClientError(`${target} disconnected`, EX_TEMPFAIL);
+    if (greeting === undefined) {
+      client.close();
+      throw new AdminClientError(`${target} disconnected`, EX_TEMPFAIL);
+    }
     if (greeting === null) {
       client.close();
       throw new AdminClientError(`read(${target}) timed out (is director configured?)`, EX_TEMPFAIL);
@@ -95,6 +113,9 @@ export class AdminClient {
 
   close(): void {
     this.socket.destroy();
+    const onClose = this.onClose;
+    this.onClose = undefined;
+    onClose?.();
   }
 
   private finish(): void {
@@ -110,7 +131,7 @@ export class AdminClient {
 }
 
 /** doveadm_connect: a path (contains "/") or host:port. */
-function open(target: string): Promise<Socket> {
+function open(target: string): Promise<Duplex> {
   const where = target.includes('/') ? { path: target } : hostPort(target);
   return new Promise((resolve, reject) => {
     const socket = connect(where);

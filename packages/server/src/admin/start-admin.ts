@@ -1,4 +1,9 @@
-import { AdminSocketError, type DirectorAdminSocket, startDirectorAdminSocket } from '@usher/admin';
+import {
+  AdminSocketError,
+  type DirectorAdminApi,
+  type DirectorAdminSocket,
+  startDirectorAdminSocket,
+} from '@usher/admin';
 import { parseIp, parseMailServers, resolveMailServers, type UserHasher } from '@usher/core';
 import type { RingNode } from '@usher/ring';
 import { ConfigError, type UsherConfig } from '../config/load-config.js';
@@ -9,6 +14,26 @@ import { RingAdminApi } from './ring-admin-api.js';
 /** Dovecot's base_dir/director-admin, where doveadm and poolmon look without -a/-S. */
 export const DEFAULT_ADMIN_SOCKET = '/run/dovecot/director-admin';
 
+/** The node's admin API, shared by the director-admin socket and the gRPC admin service. */
+export async function createAdminApi(opts: {
+  config: UsherConfig;
+  ring: RingNode;
+  hasher: UserHasher;
+  log: UsherLogger;
+}): Promise<RingAdminApi> {
+  const { config } = opts;
+  const configured = () => resolveMailServers(parseMailServers(config.directorMailServers), dnsResolve);
+  return new RingAdminApi({
+    ring: opts.ring,
+    hasher: opts.hasher,
+    initialHosts: await configured(),
+    configuredHosts: configured,
+    maxParallelKicks: config.ring.maxParallelKicks,
+    maxParallelMoves: config.ring.maxParallelMoves,
+    log: opts.log,
+  });
+}
+
 /**
  * Serve director-admin for this node (director_admin_socket, director_admin_tcp). An explicitly
  * configured endpoint that cannot be opened stops the node; the default socket path is shared by
@@ -16,27 +41,16 @@ export const DEFAULT_ADMIN_SOCKET = '/run/dovecot/director-admin';
  */
 export async function startDirectorAdmin(opts: {
   config: UsherConfig;
-  ring: RingNode;
-  hasher: UserHasher;
+  api: DirectorAdminApi;
   log: UsherLogger;
 }): Promise<DirectorAdminSocket | undefined> {
-  const { config, log } = opts;
+  const { config, api, log } = opts;
   const { socket, socketMode, tcp: tcpSpec } = config.directorAdmin;
   const tcp = parseAdminTcp(tcpSpec);
   if (socket === '' && !tcp) return undefined;
   if (tcp && !isLoopback(tcp.address)) {
     log.warn('director-admin listens on a non-loopback address without authentication', { address: tcp.address });
   }
-  const configured = () => resolveMailServers(parseMailServers(config.directorMailServers), dnsResolve);
-  const api = new RingAdminApi({
-    ring: opts.ring,
-    hasher: opts.hasher,
-    initialHosts: await configured(),
-    configuredHosts: configured,
-    maxParallelKicks: config.ring.maxParallelKicks,
-    maxParallelMoves: config.ring.maxParallelMoves,
-    log,
-  });
   const open = (path: string | undefined) =>
     startDirectorAdminSocket({
       ...(path === undefined ? {} : { path, mode: socketMode }),
@@ -75,6 +89,6 @@ export function parseAdminTcp(spec: string): { address: string; port: number } |
   return { address: ip.text, port };
 }
 
-function isLoopback(address: string): boolean {
+export function isLoopback(address: string): boolean {
   return address.startsWith('127.') || address === '::1';
 }

@@ -40,6 +40,14 @@ export interface UsherConfig {
   };
   /** The director-admin protocol: UNIX socket ("" = off) with its mode, TCP ("" = off). */
   readonly directorAdmin: { readonly socket: string; readonly socketMode: number; readonly tcp: string };
+  /** The gRPC admin API: listen "" = off; PEM paths and the token file path, "" = not set. */
+  readonly adminGrpc: {
+    readonly listen: string;
+    readonly sslCert: string;
+    readonly sslKey: string;
+    readonly sslClientCa: string;
+    readonly tokenFile: string;
+  };
   readonly userExpireSecs: number;
   readonly usernameHash: string;
   readonly masterSeparator: string;
@@ -155,6 +163,13 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, unk
       socket: get('director_admin_socket'),
       socketMode: Number.parseInt(get<string>('director_admin_socket_mode'), 8),
       tcp: get('director_admin_tcp'),
+    },
+    adminGrpc: {
+      listen: get('admin_grpc_listen'),
+      sslCert: stripLt(get('admin_grpc_ssl_cert')),
+      sslKey: stripLt(get('admin_grpc_ssl_key')),
+      sslClientCa: stripLt(get('admin_grpc_ssl_client_ca')),
+      tokenFile: get('admin_grpc_token_file'),
     },
     userExpireSecs,
     usernameHash: get('director_username_hash'),

@@ -124,6 +124,27 @@ export const schema = {
     format: String,
     default: '',
   },
+  admin_grpc_listen: {
+    doc: 'The gRPC admin API (usheradm --grpc): "address:port". Empty = off. Needs admin_grpc_ssl_client_ca or admin_grpc_token_file; without admin_grpc_ssl_cert only a loopback address is allowed.',
+    format: String,
+    default: '',
+  },
+  admin_grpc_ssl_cert: {
+    doc: 'Server certificate (PEM) of the gRPC admin API; the name or IP usheradm dials must be in it.',
+    format: String,
+    default: '',
+  },
+  admin_grpc_ssl_key: { doc: 'Key of admin_grpc_ssl_cert.', format: String, default: '' },
+  admin_grpc_ssl_client_ca: {
+    doc: 'CA (PEM) whose client certificates may use the gRPC admin API (mTLS). Empty = no client certificates.',
+    format: String,
+    default: '',
+  },
+  admin_grpc_token_file: {
+    doc: 'File holding the bearer token every gRPC admin call must present (one word, at least 16 characters; keep it 0600). Empty = no token.',
+    format: String,
+    default: '',
+  },
   director_mail_servers: {
     doc: 'Backends: IP, hostname, IP1-IP2 range, each optionally @tag (Dovecot syntax).',
     format: String,

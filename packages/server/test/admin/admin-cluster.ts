@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostTable, Placement, UserHasher } from '@usher/core';
@@ -11,6 +11,9 @@ export const NODES = ['127.0.21.1', '127.0.21.2', '127.0.21.3'] as const;
 export const RING_PORT = 9090;
 export const IMAP_PORT = 15143;
 export const HASH_FORMAT = '%Ln';
+/** Each node's gRPC admin API, on its own address, token-protected (no TLS: loopback). */
+export const ADMIN_GRPC_PORT = 19095;
+export const ADMIN_TOKEN = 'admin-cluster-token-0123456789';
 
 export interface AdminCluster {
   readonly root: string;
@@ -18,6 +21,8 @@ export interface AdminCluster {
   readonly nodes: readonly UsherdProcess[];
   /** Each node's director-admin socket, in NODES order. */
   readonly sockets: readonly string[];
+  /** Each node's gRPC admin address, in NODES order. */
+  readonly grpc: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -40,6 +45,8 @@ export async function startAdminCluster(): Promise<AdminCluster> {
   chmodSync(root, 0o755); // Dovecot's unprivileged processes must reach the mail directories
   const backends = await startDovecotBackends({ root: join(root, 'backends'), ips: [...BACKENDS], users: 60 });
   const sockets = NODES.map((_, i) => join(root, `node-${i + 1}.director-admin`));
+  const tokenFile = join(root, 'admin-token');
+  writeFileSync(tokenFile, `${ADMIN_TOKEN}\n`, { mode: 0o600 });
   const nodes: UsherdProcess[] = [];
   try {
     nodes.push(
@@ -56,6 +63,8 @@ export async function startAdminCluster(): Promise<AdminCluster> {
               director_mail_servers: BACKENDS.join(' '),
               director_username_hash: HASH_FORMAT,
               director_admin_socket: sockets[i],
+              admin_grpc_listen: `${ip}:${ADMIN_GRPC_PORT}`,
+              admin_grpc_token_file: tokenFile,
               director_user_kick_delay: '300 ms',
               health_checks: false,
               login_trusted_networks: '127.0.0.0/8',
@@ -79,6 +88,7 @@ export async function startAdminCluster(): Promise<AdminCluster> {
     backends,
     nodes,
     sockets,
+    grpc: NODES.map((ip) => `${ip}:${ADMIN_GRPC_PORT}`),
     async stop() {
       await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
       await backends.stop();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { type AdminCluster, startAdminCluster } from './admin-cluster.js';
+import { grpcCommandTests } from './grpc-commands.js';
 import { hostCommandTests } from './host-commands.js';
 import { ringCommandTests } from './ring-commands.js';
 import { userCommandTests } from './user-commands.js';
@@ -26,3 +27,4 @@ afterAll(async () => {
 hostCommandTests(get);
 userCommandTests(get);
 ringCommandTests(get);
+grpcCommandTests(get);

@@ -19,6 +19,9 @@ const RING_PORT = 9090;
 /** Node N's director-admin socket: `doveadm director ... -a` and `usheradm director ... -a` talk to it. */
 const adminSocket = (i: number) => join(ROOT, 'nodes', `usher-${i + 1}.director-admin`);
 const METRICS_PORT = 9100;
+/** Node N's gRPC admin API (usheradm --grpc), mTLS with the ring CA; usheradm's client certificate is made for 127.0.0.1. */
+const ADMIN_GRPC_PORT = 9095;
+const ADMIN_CLIENT = '127.0.0.1';
 const PORTS = { imap: 1143, imaps: 1993, pop3: 1110, pop3s: 1995, lmtp: 1024, managesieve: 4190 };
 
 async function main(): Promise<void> {
@@ -28,7 +31,9 @@ async function main(): Promise<void> {
   process.stdout.write('starting 3 Dovecot backends (1000 users each)...\n');
   const cluster = await startDovecotBackends({ root: join(ROOT, 'backends'), ips: BACKENDS, users: 1000 });
   const ringCerts = join(ROOT, 'ring-certs');
-  execFileSync('bash', [join(REPO, 'deploy/certs/make-ring-certs.sh'), ringCerts, ...NODE_IPS], { stdio: 'inherit' });
+  execFileSync('bash', [join(REPO, 'deploy/certs/make-ring-certs.sh'), ringCerts, ...NODE_IPS, ADMIN_CLIENT], {
+    stdio: 'inherit',
+  });
   const nodes: UsherdProcess[] = [];
   const stopAll = async () => {
     process.stdout.write('\nstopping...\n');
@@ -54,6 +59,7 @@ async function main(): Promise<void> {
     banner(
       started,
       certs,
+      ringCerts,
       cluster.backends.map((b) => b.configPath),
       oneUserPerBackend(cluster.users),
     ),
@@ -71,6 +77,11 @@ function nodeConfig(ip: string, certs: string, ringCerts: string): Record<string
     director_admin_socket: adminSocket(NODE_IPS.indexOf(ip)),
     // node N serves /metrics, /healthz and /readyz on 127.0.1.N:9100
     metrics_listen: `${ip}:${METRICS_PORT}`,
+    // the gRPC admin API: any certificate of the cluster CA may administer (production: a CA of its own)
+    admin_grpc_listen: `${ip}:${ADMIN_GRPC_PORT}`,
+    admin_grpc_ssl_cert: join(ringCerts, `${ip}.pem`),
+    admin_grpc_ssl_key: join(ringCerts, `${ip}.key`),
+    admin_grpc_ssl_client_ca: join(ringCerts, 'ca.pem'),
 
     director_mail_servers: BACKENDS.join(' '),
     // users log in as demoNNNN and receive mail as demoNNNN@demo.test: hash the local part only
@@ -115,6 +126,7 @@ function oneUserPerBackend(users: readonly string[]): string[] {
 function banner(
   nodes: readonly UsherdProcess[],
   certs: string,
+  ringCerts: string,
   backendConfigs: readonly string[],
   spread: readonly string[],
 ): string {
@@ -124,9 +136,10 @@ Usher demo is running (Ctrl-C stops everything it started).
 
   backends   ${BACKENDS.join(', ')}  (Dovecot 2.3; IMAP 143, POP3 110, LMTP 24, ManageSieve 4190)
   users      demo0001 .. demo1000, password "demo"; LMTP recipients demoNNNN@demo.test
-  ring       ${NODE_IPS.map((ip) => `${ip}:${RING_PORT}`).join(', ')}  (gRPC, mutual TLS with the cluster CA in ${join(ROOT, 'ring-certs')})
+  ring       ${NODE_IPS.map((ip) => `${ip}:${RING_PORT}`).join(', ')}  (gRPC, mutual TLS with the cluster CA in ${ringCerts})
 ${nodes.map((n, i) => `  node ${i + 1}     ${NODE_IPS[i]}  log: ${n.logPath}`).join('\n')}
 ${nodes.map((_, i) => `  admin ${i + 1}    ${adminSocket(i)}  (doveadm director ... -a PATH)`).join('\n')}
+  admin gRPC ${NODE_IPS.map((ip) => `${ip}:${ADMIN_GRPC_PORT}`).join(', ')}  (usheradm director ... --grpc ADDR, mTLS)
   metrics    http://<node>:${METRICS_PORT}/metrics  /healthz  /readyz
 
   every node listens on its own address with the same ports:
@@ -145,6 +158,8 @@ Try:
   curl -s --url pop3://${NODE_IPS[0]}:${PORTS.pop3}/ --user ${c}:demo
   doveadm director status -a ${adminSocket(0)}                  # backends, users per backend
   node packages/cli/dist/main.js director ring status -a ${adminSocket(1)}
+  USHERADM_GRPC=${NODE_IPS[2]}:${ADMIN_GRPC_PORT} USHERADM_CA=${ringCerts}/ca.pem USHERADM_CERT=${ringCerts}/${ADMIN_CLIENT}.pem \\
+    USHERADM_KEY=${ringCerts}/${ADMIN_CLIENT}.key node packages/cli/dist/main.js director status   # over gRPC
   swaks --protocol LMTP --server ${NODE_IPS[1]}:${PORTS.lmtp} --from me@example.org --to ${spread.map((x) => `${x}@demo.test`).join(',')}
   curl -s http://${NODE_IPS[0]}:${METRICS_PORT}/metrics | grep ^usher_              # sessions, logins, users per backend, ring
   node packages/cli/dist/main.js director map --hosts '${BACKENDS.join(' ')}' --hash-format %Ln ${spread.join(' ')}

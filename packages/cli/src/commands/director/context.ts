@@ -1,12 +1,16 @@
 import { lookup } from 'node:dns/promises';
 import { parseIp } from '@usher/core';
 import { AdminClient, AdminClientError, DEFAULT_ADMIN_SOCKET } from '../../admin-client/admin-client.js';
+import { connectGrpc, type GrpcTarget } from '../../admin-client/grpc-target.js';
 import { EX_DATAERR, EX_NOTFOUND, EX_TEMPFAIL, UsageError } from '../../util/exit-codes.js';
 import type { Output } from '../../util/output.js';
 
 /** What every `usheradm director` command shares: where the node is, how to print, the exit code so far. */
 export class DirectorContext {
+  /** Where the node is, as messages name it: the socket, or "grpc ADDRESS". */
   readonly socket: string;
+  /** Set: the node's gRPC admin API instead of a director-admin socket. */
+  readonly grpc: GrpcTarget | undefined;
   /** -a was given: `dump` repeats it in the commands it prints, as doveadm does. */
   readonly explicitSocket: boolean;
   readonly verbose: boolean;
@@ -17,9 +21,17 @@ export class DirectorContext {
   /** Like doveadm_exit_code: the first failure decides, unless a later one is worse. */
   exitCode = 0;
 
-  constructor(opts: { socket?: string; verbose?: boolean; json?: boolean; columns?: number; output: Output }) {
-    this.socket = opts.socket ?? DEFAULT_ADMIN_SOCKET;
-    this.explicitSocket = opts.socket !== undefined;
+  constructor(opts: {
+    socket?: string;
+    grpc?: GrpcTarget;
+    verbose?: boolean;
+    json?: boolean;
+    columns?: number;
+    output: Output;
+  }) {
+    this.grpc = opts.grpc;
+    this.socket = opts.grpc ? `grpc ${opts.grpc.address}` : (opts.socket ?? DEFAULT_ADMIN_SOCKET);
+    this.explicitSocket = opts.socket !== undefined && opts.grpc === undefined;
     this.verbose = opts.verbose === true;
     this.json = opts.json === true;
     this.columns = opts.columns ?? 80;
@@ -27,7 +39,7 @@ export class DirectorContext {
   }
 
   connect(): Promise<AdminClient> {
-    return AdminClient.connect(this.socket);
+    return this.grpc ? connectGrpc(this.grpc) : AdminClient.connect(this.socket);
   }
 
   /** Runs `fn` with a connection that is closed afterwards; returns the exit code. */

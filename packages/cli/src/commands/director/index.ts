@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { GrpcTarget } from '../../admin-client/grpc-target.js';
 import { UsageError } from '../../util/exit-codes.js';
 import { type Output, processOutput } from '../../util/output.js';
 import { DirectorContext, uintArg } from './context.js';
@@ -22,6 +23,8 @@ export const DIRECTOR_USAGE = `  usheradm director status [-a SOCKET] [--json] [
   usheradm director ring status [-a SOCKET] [--json]
   usheradm director ring add|remove [-a SOCKET] IP [PORT]
       SOCKET: a director-admin socket path (default /run/dovecot/director-admin) or host:port;
+      or, instead of -a, the node's gRPC admin API: --grpc HOST:PORT [--token-file F] [--ca F [--cert F --key F]]
+      (defaults from USHERADM_GRPC, USHERADM_TOKEN_FILE, USHERADM_CA, USHERADM_CERT, USHERADM_KEY);
       -v prints what succeeded; exit codes as doveadm: 0, 68 not found, 75 failed, 65 bad reply`;
 
 /**
@@ -35,9 +38,53 @@ export function isOfflineMap(command: string | undefined, args: readonly string[
 
 const COMMON = {
   a: { type: 'string', short: 'a' },
+  grpc: { type: 'string' },
+  'token-file': { type: 'string' },
+  ca: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   json: { type: 'boolean' },
 } as const;
+
+/** Common options that take a value, so `director --grpc X status` still finds the command. */
+const VALUED = new Set(['-a', '--grpc', '--token-file', '--ca', '--cert', '--key']);
+
+interface CommonValues {
+  a?: string | undefined;
+  grpc?: string | undefined;
+  'token-file'?: string | undefined;
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+  verbose?: boolean | undefined;
+  json?: boolean | undefined;
+}
+
+/** --grpc and its credentials, each defaulting to its USHERADM_* variable; -a wins over USHERADM_GRPC. */
+function grpcTarget(values: CommonValues): { grpc?: GrpcTarget } {
+  const env = process.env;
+  const address = values.grpc ?? (values.a === undefined ? env.USHERADM_GRPC : undefined);
+  if (address === undefined || address === '') return {};
+  if (values.a !== undefined) throw new UsageError('-a and --grpc: choose one');
+  const pick = (flag: string | undefined, name: string) => {
+    const v = flag ?? env[name];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const tokenFile = pick(values['token-file'], 'USHERADM_TOKEN_FILE');
+  const ca = pick(values.ca, 'USHERADM_CA');
+  const cert = pick(values.cert, 'USHERADM_CERT');
+  const key = pick(values.key, 'USHERADM_KEY');
+  return {
+    grpc: {
+      address,
+      ...(tokenFile === undefined ? {} : { tokenFile }),
+      ...(ca === undefined ? {} : { ca }),
+      ...(cert === undefined ? {} : { cert }),
+      ...(key === undefined ? {} : { key }),
+    },
+  };
+}
 
 /** `usheradm director <command> ...` against a node's director-admin socket, as `doveadm director`. */
 export async function runDirector(first: string | undefined, rest: readonly string[], output: Output): Promise<number> {
@@ -47,15 +94,16 @@ export async function runDirector(first: string | undefined, rest: readonly stri
   while (words[0]?.startsWith('-')) {
     const w = words.shift() as string;
     leading.push(w);
-    if (w === '-a' && words.length > 0) leading.push(words.shift() as string);
+    if (VALUED.has(w) && words.length > 0) leading.push(words.shift() as string);
   }
   const [command, ...after] = words;
   const argv = [...leading, ...after];
   const parse = <O extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(options: O) =>
     parseArgs({ args: [...argv], allowPositionals: true, options: { ...COMMON, ...options } });
-  const context = (values: { a?: string | undefined; verbose?: boolean | undefined; json?: boolean | undefined }) =>
+  const context = (values: CommonValues) =>
     new DirectorContext({
       ...(values.a === undefined ? {} : { socket: values.a }),
+      ...grpcTarget(values),
       verbose: values.verbose === true,
       json: values.json === true,
       columns: output === processOutput && process.stdout.isTTY ? process.stdout.columns : 80,
