@@ -2,7 +2,7 @@ import type { ProxyContext } from '../context.js';
 import type { ClientConnection } from '../net/client-connection.js';
 import type { LmtpBackend } from './backend-client.js';
 import { streamBody } from './data-stream.js';
-import { isPositive, type LmtpReply, RCPT_REPLY, REPLY } from './replies.js';
+import { isPositive, type LmtpReply, RCPT_REPLY, REPLY, relayed } from './replies.js';
 
 /** A recipient some backend said 250 to, in the client's RCPT order. */
 export interface AcceptedRecipient {
@@ -41,7 +41,7 @@ export async function deliver(
       try {
         const reply = await backend.command('DATA');
         if (reply.code === 354) ready.push(backend);
-        else answer(backend, () => reply);
+        else answer(backend, () => relayed(reply));
       } catch {
         answer(backend, RCPT_REPLY.backendLost);
       }
@@ -74,7 +74,10 @@ export async function deliver(
       }
       replies.set(
         backend,
-        rcpts.map((rcpt, i) => got[i] ?? RCPT_REPLY.backendLost(rcpt)),
+        rcpts.map((rcpt, i) => {
+          const reply = got[i];
+          return reply ? relayed(reply) : RCPT_REPLY.backendLost(rcpt);
+        }),
       );
     }),
   );

@@ -37,6 +37,15 @@ export function parseReplyLine(line: string): { code: number; more: boolean; tex
 
 export const isPositive = (r: LmtpReply): boolean => r.code >= 200 && r.code < 300;
 
+/**
+ * A backend's reply as the client hears it. A backend's 421 closes the backend's connection only;
+ * relayed as is, it would tell the MTA that this session is closing, and the MTA would drop the
+ * connection and defer every other recipient with it. The client hears 451 with the same texts.
+ */
+export function relayed(reply: LmtpReply): LmtpReply {
+  return reply.code === 421 ? { code: 451, lines: reply.lines } : reply;
+}
+
 export const REPLY = {
   greeting: (name: string) => `220 ${name} LMTP ready\r\n`,
   ok: '250 2.0.0 OK\r\n',

@@ -11,7 +11,7 @@ import {
   parseMailFrom,
   parseRcptTo,
 } from './parser.js';
-import { formatReply, isPositive, lmtpName, RCPT_REPLY, REPLY } from './replies.js';
+import { formatReply, isPositive, lmtpName, RCPT_REPLY, REPLY, relayed } from './replies.js';
 
 /** Recipients per transaction; past this an MTA gets 452 and sends the rest in another one. */
 export const MAX_RECIPIENTS = 1000;
@@ -177,7 +177,7 @@ class LmtpSession {
     tx.recipients++;
     const rcpt = path.address;
     const choice = await tx.pool.backendFor(rcpt);
-    if (choice.kind === 'refused') return this.reply(formatReply(choice.reply));
+    if (choice.kind === 'refused') return this.reply(formatReply(relayed(choice.reply)));
     const params = path.params.map((p) => ` ${p.raw}`).join('');
     let reply = RCPT_REPLY.backendLost(rcpt);
     try {
@@ -191,7 +191,7 @@ class LmtpSession {
       });
     }
     if (isPositive(reply)) tx.accepted.push({ rcpt, backend: choice.backend });
-    return this.reply(formatReply(reply));
+    return this.reply(formatReply(relayed(reply)));
   }
 
   private async data(args: string): Promise<Next> {

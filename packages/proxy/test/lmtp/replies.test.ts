@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { formatReply, relayed } from '../../src/lmtp/replies.js';
+
+describe('relayed backend replies', () => {
+  it("turns a backend's 421 into 451: the backend closed its connection, not the client's session", () => {
+    // Regression: a backend's 421 after DATA was relayed as is, so the MTA dropped the whole
+    // session and deferred the recipients of the other backends too.
+    const reply = { code: 421, lines: ['4.3.2 b1 Server shutting down'] };
+    expect(formatReply(relayed(reply))).toBe('451 4.3.2 b1 Server shutting down\r\n');
+  });
+
+  it('leaves every other reply as the backend said it', () => {
+    for (const code of [250, 450, 451, 452, 550, 552, 554]) {
+      const reply = { code, lines: ['x.y.z text', 'more'] };
+      expect(relayed(reply)).toBe(reply);
+    }
+  });
+});
