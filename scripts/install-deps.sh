@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Installs the real mail servers the integration tests run against (Dovecot 2.3 + Pigeonhole, swaks, openssl).
+# Installs the real mail servers the integration tests run against (Dovecot 2.3 + Pigeonhole, swaks, openssl),
+# and HAProxy, which the test of deploy/haproxy/haproxy.cfg runs in front of usherd.
 # Idempotent and quiet when everything is already present.
 set -euo pipefail
 
 # curl and python3 (poplib) are the real POP3 clients of the proxy tests.
-PKGS=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-managesieved swaks openssl sieve-connect curl python3)
+PKGS=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-managesieved swaks openssl sieve-connect curl python3 haproxy)
 
 missing=()
-for bin in dovecot doveadm swaks openssl curl python3 sieve-connect; do
+for bin in dovecot doveadm swaks openssl curl python3 sieve-connect haproxy; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
 done
 # managesieve-login ships in its own package and has no binary on PATH.
@@ -24,7 +25,8 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 # Debian would start the system-wide Dovecot on 0.0.0.0:143, which collides with the per-IP test
-# backends; policy-rc.d exit 101 tells invoke-rc.d not to start services (only if none is installed).
+# backends (and a system HAProxy the tests do not need); policy-rc.d exit 101 tells invoke-rc.d not to
+# start services (only if none is installed).
 policy=/usr/sbin/policy-rc.d
 own_policy=0
 if [[ ! -e $policy ]]; then

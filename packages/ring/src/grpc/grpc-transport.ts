@@ -10,6 +10,8 @@ import {
   parseNodeId,
 } from './identity.js';
 import { GrpcLink, type GrpcLogger, type LinkSettings } from './link.js';
+import { type RefusalLimits, RefusalLog } from './refusal-log.js';
+import { RingTlsListener } from './tls-listener.js';
 
 export interface RingTls {
   /** The cluster CA: the only issuer whose node certificates are accepted, both ways. */
@@ -22,7 +24,7 @@ export interface RingTls {
 export interface GrpcTransportOptions {
   /** This node's id, "ip:port"; also what peers dial and what its certificate must name. */
   readonly self: string;
-  /** Bind address when it differs from self (e.g. "0.0.0.0:port" behind NAT). */
+  /** Bind address, "ip:port", when it differs from self (e.g. "0.0.0.0:port" behind NAT). */
   readonly listenAddress?: string;
   /** 'insecure' only when the operator configured it: identity is then merely claimed. */
   readonly tls: RingTls | 'insecure';
@@ -36,6 +38,10 @@ export interface GrpcTransportOptions {
   readonly closeGraceMs?: number;
   /** Largest encoded frame, both ways; the ring chunks state well below it. */
   readonly maxFrameBytes?: number;
+  /** An inbound connection must finish its TLS handshake within this (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
+  /** How many `ring peer refused` lines one source may cause (default 5 a minute). */
+  readonly refusalLogLimits?: Partial<RefusalLimits>;
   readonly log?: GrpcLogger;
 }
 
@@ -63,7 +69,9 @@ export class GrpcTransport implements Transport {
   readonly #maxFrameBytes: number;
   readonly #keepalive: { readonly 'grpc.keepalive_time_ms': number; readonly 'grpc.keepalive_timeout_ms': number };
   readonly #links = new Set<GrpcLink>();
+  readonly #refusals: RefusalLog;
   #server: grpc.Server | undefined;
+  #tlsListener: RingTlsListener | undefined;
   #closed = false;
 
   constructor(options: GrpcTransportOptions) {
@@ -71,6 +79,7 @@ export class GrpcTransport implements Transport {
     this.self = options.self;
     this.#options = options;
     this.#log = options.log ?? silent;
+    this.#refusals = new RefusalLog(this.#log, options.refusalLogLimits);
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#keepalive = {
       'grpc.keepalive_time_ms': options.keepaliveMs ?? 4000,
@@ -98,14 +107,26 @@ export class GrpcTransport implements Transport {
       Link: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => this.#accept(call, onLink),
     });
     const tls = this.#options.tls;
-    const credentials =
-      tls === 'insecure'
-        ? grpc.ServerCredentials.createInsecure()
-        : grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
     const address = this.#options.listenAddress ?? this.self;
-    await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port))),
-    );
+    if (tls === 'insecure') {
+      await new Promise<number>((resolve, reject) =>
+        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+          err ? reject(err) : resolve(port),
+        ),
+      );
+    } else {
+      // TLS is terminated by our own listener, which logs every refused handshake (grpc-js's own TLS
+      // server refuses them silently), and grpc-js gets the verified sockets through an injector.
+      const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+      this.#tlsListener = await RingTlsListener.listen({
+        address: parseNodeId(address),
+        tls,
+        handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 10_000,
+        onPeer: (socket) => injector.injectConnection(socket),
+        onRefused: (from, reason, fields) => this.#refusals.refused(from, reason, fields),
+        onSilentClose: (from) => this.#log.debug('ring connection closed before its tls handshake', { from }),
+      });
+    }
     this.#server = server;
     this.#log.info('ring transport listening', { address, tls: tls !== 'insecure' });
   }
@@ -181,13 +202,14 @@ export class GrpcTransport implements Transport {
     // Each link cuts itself after closeGraceMs, so this wait is bounded.
     await Promise.all(links.map((link) => link.finished));
     this.#server?.forceShutdown();
+    await this.#tlsListener?.close();
   }
 
   #accept(call: grpc.ServerDuplexStream<Buffer, Buffer>, onLink: (link: RingLink) => void): void {
     const claimed = call.metadata.get(NODE_HEADER)[0];
     const refusal = this.#vet(claimed, call);
     if (refusal) {
-      this.#log.warn('ring peer refused', { from: call.getPeer(), claimed, reason: refusal.reason });
+      this.#refusals.refused(call.getPeer(), refusal.reason, { claimed });
       call.emit('error', { code: refusal.code, details: `ring peer refused: ${refusal.reason}` });
       return;
     }

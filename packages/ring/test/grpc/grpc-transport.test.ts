@@ -88,8 +88,12 @@ describe('GrpcTransport with mutual TLS', () => {
     const tls = { ...strangers.tls('127.0.8.4'), ca: certs.file('ca.pem') };
     const intruder = transport(members[1] as string, members, { tls });
     await expect(intruder.t.connect(server.t.self)).rejects.toThrow(/ring link to .* failed: UNAVAILABLE/);
-    // The TLS handshake fails inside grpc-js, before any call exists to log or to hand over.
+    // Refused at the TLS handshake, before any call exists to hand over; still logged (tls-refusal.test.ts).
     expect(server.inbound).toHaveLength(0);
+    await waitFor('refusal logged', () => server.log.entries.some((e) => e.message === 'ring peer refused'));
+    const refused = server.log.entries.find((e) => e.message === 'ring peer refused');
+    expect(refused?.level).toBe('warn');
+    expect(String(refused?.fields?.reason)).toMatch(/^tls handshake failed: .*not issued by the ring CA/);
   });
 
   it('refuses a server whose certificate comes from another CA', async () => {

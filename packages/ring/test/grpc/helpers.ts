@@ -15,7 +15,12 @@ export class CertDir {
   readonly dir = mkdtempSync(join(tmpdir(), 'usher-ring-certs-'));
 
   constructor(ips: readonly string[]) {
-    execFileSync('bash', [SCRIPT, this.dir, ...ips], { stdio: 'pipe' });
+    this.add(ips);
+  }
+
+  /** More node certificates from the same CA; `env` reaches the script (e.g. NODE_DAYS: '-1' for expired ones). */
+  add(ips: readonly string[], env: Record<string, string> = {}): void {
+    execFileSync('bash', [SCRIPT, this.dir, ...ips], { stdio: 'pipe', env: { ...process.env, ...env } });
   }
 
   tls(ip: string): RingTls {
