@@ -18,16 +18,119 @@ export interface BackendTarget {
   readonly tls?: BackendTlsOptions;
 }
 
+/**
+ * What a plain backend socket reads goes to `sink`. `borrowed`: the bytes sit in a buffer the next
+ * read overwrites, so the sink must be done with them when it returns, or return false (reading
+ * pauses) and resume the socket once it no longer needs them. Otherwise the chunk is the sink's.
+ */
+export type BackendSink = (chunk: Buffer, borrowed: boolean) => boolean;
+
+/** Reads of every plain backend socket land here first; copied out at once, so one buffer serves all. */
+const SHARED_READ = Buffer.allocUnsafeSlow(64 * 1024);
+/** A socket whose last read filled SHARED_READ is streaming: it reads this much at a time, zero-copy. */
+export const STREAM_READ_BYTES = 256 * 1024;
+/** Stream buffers not in use, kept for the next burst (a fresh one costs a page fault per 4 KiB). */
+const streamPool: Buffer[] = [];
+const STREAM_POOL_MAX = 16;
+
+function releaseStreamBuffer(buf: Buffer): void {
+  if (streamPool.length < STREAM_POOL_MAX) streamPool.push(buf);
+}
+
+/**
+ * The read side of a plain backend socket (Node's `onread`): Node would allocate a 64 KiB buffer
+ * per read and emit it through the stream machinery. Small reads (the login, interactive replies)
+ * land in one shared buffer and are copied out; a socket that fills it is streaming (a FETCH) and
+ * reads into a 256 KiB buffer of its own, handed to the sink without a copy. That buffer goes back
+ * to a small process-wide pool as soon as a read comes back short and its bytes are written, so an
+ * idle session holds no read buffer at all.
+ */
+export class BackendReads {
+  sink: BackendSink;
+  private own: Buffer | undefined;
+  /** Given up after a short read, but the sink may still be writing from it. */
+  private retiring: Buffer | undefined;
+  private armed: Buffer = SHARED_READ;
+  private held: Buffer[] = [];
+
+  constructor(sink: BackendSink) {
+    this.sink = sink;
+  }
+
+  readonly buffer = (): Buffer => this.armed;
+
+  readonly callback = (n: number, buf: Buffer): boolean => {
+    if (buf === SHARED_READ) {
+      if (n === buf.length) {
+        this.own ??= streamPool.pop() ?? Buffer.allocUnsafeSlow(STREAM_READ_BYTES);
+        this.armed = this.own;
+      }
+      return this.sink(Buffer.from(buf.subarray(0, n)), false);
+    }
+    if (n < SHARED_READ.length) {
+      // the burst is over: the next read goes to the shared buffer
+      this.armed = SHARED_READ;
+      this.retiring = this.own;
+      this.own = undefined;
+    }
+    const more = this.sink(buf.subarray(0, n), true);
+    if (more) this.chunkWritten();
+    return more;
+  };
+
+  /** The sink no longer needs the last borrowed chunk (it returned false and has written it since). */
+  chunkWritten(): void {
+    if (this.retiring) releaseStreamBuffer(this.retiring);
+    this.retiring = undefined;
+  }
+
+  /** Until the next sink is set, keep what arrives (copied) and pause. */
+  hold(): void {
+    this.held = [];
+    this.sink = (chunk, borrowed) => {
+      this.held.push(borrowed ? Buffer.from(chunk) : chunk);
+      return false;
+    };
+  }
+
+  /** What arrived while held. */
+  takeHeld(): Buffer {
+    const out = this.held.length === 1 ? (this.held[0] as Buffer) : Buffer.concat(this.held);
+    this.held = [];
+    return out;
+  }
+}
+
 /** A connection to one backend, with a line reader for its login phase. */
 export class BackendConnection {
   socket: Socket;
   reader: LineReader;
   readonly target: BackendTarget;
+  /** Set for plain backends: the socket reads through it (the reader is fed from it during login). */
+  readonly reads: BackendReads | undefined;
 
-  private constructor(socket: Socket, target: BackendTarget, limits: { maxLineLength: number; idleTimeoutMs: number }) {
+  private constructor(
+    socket: Socket,
+    target: BackendTarget,
+    limits: { maxLineLength: number; idleTimeoutMs: number },
+    reads: BackendReads | undefined,
+  ) {
     this.socket = socket;
     this.target = target;
-    this.reader = new LineReader(socket, limits);
+    this.reads = reads;
+    const reader = new LineReader(socket, { ...limits, external: reads !== undefined });
+    this.reader = reader;
+    if (reads) {
+      const early = reads.takeHeld();
+      reads.sink = (chunk, borrowed) => {
+        reader.feed(borrowed ? Buffer.from(chunk) : chunk);
+        return true;
+      };
+      if (early.length > 0) {
+        reader.feed(early);
+        socket.resume();
+      }
+    }
   }
 
   /** Connect with a deadline; rejects with BACKEND_CONNECT / BACKEND_TIMEOUT naming the backend. */
@@ -36,6 +139,9 @@ export class BackendConnection {
     opts: { connectTimeoutMs: number; idleTimeoutMs: number; maxLineLength?: number; localAddress?: string },
   ): Promise<BackendConnection> {
     const ctx = { backend: `${target.ip}:${target.port}` };
+    // TLS backends (implicit or STARTTLS) keep Node's own reads: TLS wraps the socket's handle
+    const reads = target.tls ? undefined : new BackendReads(() => false);
+    reads?.hold();
     const socket = await new Promise<Socket>((resolve, reject) => {
       const implicit = target.tls?.mode === 'implicit';
       const base = {
@@ -43,7 +149,9 @@ export class BackendConnection {
         port: target.port,
         ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
       };
-      const s: Socket = implicit ? tlsConnect({ ...base, ...tlsOptions(target) }) : netConnect(base);
+      const s: Socket = implicit
+        ? tlsConnect({ ...base, ...tlsOptions(target) })
+        : netConnect(reads ? { ...base, onread: { buffer: reads.buffer, callback: reads.callback } } : base);
       const timer = setTimeout(() => {
         s.destroy();
         reject(new ProxyError('BACKEND_TIMEOUT', 'backend connect timed out', { ...ctx, ms: opts.connectTimeoutMs }));
@@ -61,10 +169,12 @@ export class BackendConnection {
       s.once('error', onError);
     });
     socket.setNoDelay(true);
-    return new BackendConnection(socket, target, {
-      maxLineLength: opts.maxLineLength ?? 65536,
-      idleTimeoutMs: opts.idleTimeoutMs,
-    });
+    return new BackendConnection(
+      socket,
+      target,
+      { maxLineLength: opts.maxLineLength ?? 65536, idleTimeoutMs: opts.idleTimeoutMs },
+      reads,
+    );
   }
 
   write(data: string | Buffer): void {
@@ -73,6 +183,8 @@ export class BackendConnection {
 
   /** Upgrade after the protocol's STARTTLS/STLS exchange. */
   async startTls(): Promise<void> {
+    if (this.reads)
+      throw new ProxyError('TLS', 'backend connection was opened without TLS', { backend: this.target.ip });
     const rest = this.reader.detach();
     if (rest.length > 0)
       throw new ProxyError('BACKEND_PROTOCOL', 'backend sent data before TLS', { backend: this.target.ip });

@@ -31,14 +31,23 @@ export class LineReader {
     this.wake();
   };
 
-  constructor(stream: Duplex, opts: { maxLineLength: number; idleTimeoutMs: number }) {
+  /**
+   * `external`: the stream's bytes do not come as 'data' events (a socket reading into a buffer of
+   * its own, see BackendConnection); its owner hands them over through `feed` instead.
+   */
+  constructor(stream: Duplex, opts: { maxLineLength: number; idleTimeoutMs: number; external?: boolean }) {
     this.stream = stream;
     this.maxLineLength = opts.maxLineLength;
     this.idleTimeoutMs = opts.idleTimeoutMs;
-    stream.on('data', this.onData);
+    if (!opts.external) stream.on('data', this.onData);
     stream.on('end', this.onEnd);
     stream.on('close', this.onEnd);
     stream.on('error', this.onError);
+  }
+
+  /** Bytes of the stream, for a reader constructed `external`; the reader keeps the buffer. */
+  feed(chunk: Buffer): void {
+    this.onData(chunk);
   }
 
   /** Bytes read ahead and not consumed yet. */

@@ -3,7 +3,7 @@ import type { BackendConnection } from '../backend/backend-connection.js';
 import type { ProxyContext } from '../context.js';
 import type { ClientConnection } from '../net/client-connection.js';
 import type { ProxyProtocol } from './registry.js';
-import { splice } from './splice.js';
+import { startSplice } from './splice.js';
 
 export interface ProxiedSessionOptions {
   readonly ctx: ProxyContext;
@@ -33,6 +33,8 @@ export async function runProxiedSession(opts: ProxiedSessionOptions): Promise<vo
     userHash: route.userHash,
     backend: route.backend,
   };
+  const spliced = startSplice(client, backend.socket, { toBackend, toClient }, backend.reads);
+  const goodbye = opts.goodbye;
   const unregister = ctx.registry.add({
     id: conn.info.sessionId,
     protocol: opts.protocol,
@@ -43,9 +45,9 @@ export async function runProxiedSession(opts: ProxiedSessionOptions): Promise<vo
     clientIp: conn.info.clientIp,
     kick(reason) {
       ctx.log.info('session kicked', { ...fields, reason });
-      const line = opts.goodbye?.(reason);
+      const line = goodbye?.(reason);
       // the backend goes first so nothing it still sends can follow the goodbye
-      backend.socket.unpipe(client);
+      spliced.stopBackend();
       backend.close();
       if (line !== undefined && !client.destroyed) client.end(line);
       else client.end();
@@ -54,7 +56,7 @@ export async function runProxiedSession(opts: ProxiedSessionOptions): Promise<vo
   });
   ctx.log.info('proxying', fields);
   try {
-    const bytes = await splice(client, backend.socket, { toBackend, toClient });
+    const bytes = await spliced.done;
     ctx.log.info('session closed', { ...fields, ...bytes });
   } finally {
     unregister();

@@ -1,47 +1,132 @@
 import type { Socket } from 'node:net';
+import type { BackendReads } from '../backend/backend-connection.js';
+
+/** How long both sides may take to drain and close once either side ended. */
+const LINGER_MS = 5000;
+
+/** A running splice: `done` settles when both sockets are finished. */
+export interface Splice {
+  readonly done: Promise<{ clientBytes: number; backendBytes: number }>;
+  /** Forward nothing more from the backend (a kick: the goodbye must be the client's last line). */
+  stopBackend(): void;
+}
 
 /**
- * After login, bytes flow both ways without passing through JS per line: pipe() applies
- * backpressure (a slow reader pauses the fast writer), and either side closing ends both.
+ * After login, bytes flow both ways with as little JS per chunk as possible and with backpressure
+ * (a slow reader pauses the fast writer); either side ending or failing ends both. A plain backend's
+ * reads arrive through its BackendReads (zero-copy while streaming); otherwise through 'data'.
  * Returns a promise settled when both sockets are done.
  */
 export function splice(
   client: Socket,
   backend: Socket,
   pending: { toBackend: Buffer; toClient: Buffer },
+  reads?: BackendReads,
 ): Promise<{ clientBytes: number; backendBytes: number }> {
-  return new Promise((resolve) => {
-    // counted by the sockets themselves: a 'data' listener per side would cost a JS call per chunk
-    const clientStart = client.bytesRead;
-    const backendStart = backend.bytesRead;
-    if (pending.toClient.length > 0) client.write(pending.toClient);
-    if (pending.toBackend.length > 0) backend.write(pending.toBackend);
-    client.pipe(backend);
-    backend.pipe(client);
-    client.resume();
-    backend.resume();
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      client.unpipe(backend);
-      backend.unpipe(client);
-      // let queued bytes drain, then make sure nothing stays half-open
-      client.end();
-      backend.end();
-      setTimeout(() => {
-        client.destroy();
-        backend.destroy();
-      }, 5000).unref();
-      resolve({ clientBytes: client.bytesRead - clientStart, backendBytes: backend.bytesRead - backendStart });
-    };
-    client.once('close', finish);
-    backend.once('close', finish);
-    client.once('end', finish);
-    backend.once('end', finish);
-    client.on('error', finish);
-    backend.on('error', finish);
-    // a side that closed before the splice began never emits 'close' again
-    if (client.destroyed || backend.destroyed) finish();
+  return startSplice(client, backend, pending, reads).done;
+}
+
+export function startSplice(
+  client: Socket,
+  backend: Socket,
+  pending: { toBackend: Buffer; toClient: Buffer },
+  reads?: BackendReads,
+): Splice {
+  // counted by the sockets themselves: a 'data' listener per side would cost a JS call per chunk
+  const clientStart = client.bytesRead;
+  const backendStart = backend.bytesRead;
+  let done = false;
+  let stopped = false;
+  let resolve!: (v: { clientBytes: number; backendBytes: number }) => void;
+  const result = new Promise<{ clientBytes: number; backendBytes: number }>((r) => {
+    resolve = r;
   });
+
+  const finish = () => {
+    if (done) return;
+    done = true;
+    client.off('data', clientToBackend);
+    backend.off('data', backendToClient);
+    // let queued bytes drain, then make sure nothing stays half-open
+    client.end();
+    backend.end();
+    setTimeout(() => {
+      client.destroy();
+      backend.destroy();
+    }, LINGER_MS).unref();
+    resolve({ clientBytes: client.bytesRead - clientStart, backendBytes: backend.bytesRead - backendStart });
+  };
+
+  // client -> backend: ordinary stream chunks, paused while the backend's send queue is over its mark
+  const resumeClient = () => {
+    if (!done) client.resume();
+  };
+  const clientToBackend = (chunk: Buffer) => {
+    if (!backend.write(chunk)) {
+      client.pause();
+      backend.once('drain', resumeClient);
+    }
+  };
+
+  // backend -> client
+  const resumeBackend = () => {
+    if (!done) backend.resume();
+  };
+  // a borrowed chunk the client socket could not take at once: reading waits for that write
+  let waitingForWrite = false;
+  const afterBorrowedWrite = () => {
+    if (!waitingForWrite || client.writableLength > 0) return;
+    waitingForWrite = false;
+    reads?.chunkWritten();
+    if (!done) backend.resume();
+  };
+  const backendToClient = (chunk: Buffer) => {
+    if (stopped) return;
+    if (!client.write(chunk)) {
+      backend.pause();
+      client.once('drain', resumeBackend);
+    }
+  };
+  const fromReads = (chunk: Buffer, borrowed: boolean): boolean => {
+    if (stopped || done) return true;
+    if (!borrowed) {
+      if (client.write(chunk)) return true;
+      client.once('drain', resumeBackend);
+      return false;
+    }
+    // the chunk's memory is the next read's: reading waits until the client socket has taken it
+    client.write(chunk, afterBorrowedWrite);
+    if (client.writableLength === 0) return true;
+    waitingForWrite = true;
+    return false;
+  };
+
+  if (pending.toClient.length > 0) client.write(pending.toClient);
+  if (pending.toBackend.length > 0) backend.write(pending.toBackend);
+  client.on('data', clientToBackend);
+  if (reads) {
+    const held = reads.takeHeld();
+    if (held.length > 0) client.write(held);
+    reads.sink = fromReads;
+  } else {
+    backend.on('data', backendToClient);
+  }
+  client.resume();
+  backend.resume();
+  // finish is idempotent, so plain listeners (no once() wrappers); an error is always followed by
+  // 'close', and both sockets already carry an 'error' listener of their owner
+  client.on('close', finish);
+  backend.on('close', finish);
+  client.on('end', finish);
+  backend.on('end', finish);
+  // a side that closed before the splice began never emits 'close' again
+  if (client.destroyed || backend.destroyed) finish();
+
+  return {
+    done: result,
+    stopBackend() {
+      stopped = true;
+      backend.off('data', backendToClient);
+    },
+  };
 }
