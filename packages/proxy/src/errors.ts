@@ -19,3 +19,11 @@ export class ProxyError extends UsherError {
     super(code, message, context);
   }
 }
+
+/**
+ * An 'error' listener for a socket whose errors surface elsewhere (its reader, a 'close'): without
+ * one, an 'error' event would crash the process. Module-level on purpose: an inline `() => {}`
+ * keeps its whole enclosing scope (timers, closures, buffers of the setup code) alive for as long as
+ * the socket lives, which is most of an idle session's memory.
+ */
+export function ignoreSocketError(): void {}

@@ -39,7 +39,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * than charged to the sessions.
  */
 export async function measureIdleSessions(opts: IdleOptions): Promise<IdleResult> {
-  const settle = opts.settleMs ?? 5000;
+  const settle = opts.settleMs ?? 12_000;
   const user = (i: number) => opts.users[i % opts.users.length] as string;
   for (let round = 0; round < 4; round++) {
     await Promise.all(

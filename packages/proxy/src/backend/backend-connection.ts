@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { ProxyError } from '../errors.js';
+import { ignoreSocketError, ProxyError } from '../errors.js';
 import { LineReader } from '../net/line-reader.js';
 
 export interface BackendTlsOptions {
@@ -104,7 +104,7 @@ export class BackendReads {
 /** A connection to one backend, with a line reader for its login phase. */
 export class BackendConnection {
   socket: Socket;
-  reader: LineReader;
+  private rd: LineReader | undefined;
   readonly target: BackendTarget;
   /** Set for plain backends: the socket reads through it (the reader is fed from it during login). */
   readonly reads: BackendReads | undefined;
@@ -119,7 +119,7 @@ export class BackendConnection {
     this.target = target;
     this.reads = reads;
     const reader = new LineReader(socket, { ...limits, external: reads !== undefined });
-    this.reader = reader;
+    this.rd = reader;
     if (reads) {
       const early = reads.takeHeld();
       reads.sink = (chunk, borrowed) => {
@@ -159,7 +159,7 @@ export class BackendConnection {
       s.once(implicit ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         s.off('error', onError);
-        s.on('error', () => {}); // later errors surface through the reader
+        s.on('error', ignoreSocketError); // later errors surface through the reader
         resolve(s);
       });
       const onError = (e: Error) => {
@@ -175,6 +175,19 @@ export class BackendConnection {
       { maxLineLength: opts.maxLineLength ?? 65536, idleTimeoutMs: opts.idleTimeoutMs },
       reads,
     );
+  }
+
+  /** The login phase's line reader. */
+  get reader(): LineReader {
+    if (!this.rd) throw new ProxyError('DETACHED', 'backend connection handed over to its proxied session', {});
+    return this.rd;
+  }
+
+  /** For the logged-in session: detach the reader and let it go; returns the bytes it had read ahead. */
+  handOff(): Buffer {
+    const rest = this.reader.detach();
+    this.rd = undefined;
+    return rest;
   }
 
   write(data: string | Buffer): void {
@@ -195,9 +208,9 @@ export class BackendConnection {
         reject(new ProxyError('TLS', `backend TLS failed: ${e.message}`, { backend: this.target.ip })),
       );
     });
-    secure.on('error', () => {});
+    secure.on('error', ignoreSocketError);
     this.socket = secure;
-    this.reader = new LineReader(secure, {
+    this.rd = new LineReader(secure, {
       maxLineLength: this.reader.maxLineLength,
       idleTimeoutMs: this.reader.idleTimeoutMs,
     });

@@ -1,15 +1,20 @@
 import { routeAndConnect } from '../backend/route-and-connect.js';
 import type { SaslCredentials } from '../sasl/sasl-exchange.js';
-import { runProxiedSession } from '../session/proxied-session.js';
+import { startProxiedSession } from '../session/proxied-session.js';
 import { backendLogin } from './backend-login.js';
 import type { CommandOutcome, ImapSession } from './commands/types.js';
 import { REPLY } from './replies.js';
 
 const CRLF = Buffer.from('\r\n');
 
+/** The line a kicked session ends with; module-level so the session retains nothing of the login. */
+function imapGoodbye(reason: string): string {
+  return `* BYE ${reason}\r\n`;
+}
+
 /**
  * From known credentials to a proxied session: route, connect, let the backend judge the login,
- * and either splice the two sockets until either side ends, or answer the client and stay pre-auth.
+ * and either splice the two sockets (`proxied`), or answer the client and stay pre-auth.
  */
 export async function proxyLogin(s: ImapSession, tag: string, credentials: SaslCredentials): Promise<CommandOutcome> {
   const { conn, ctx } = s;
@@ -39,16 +44,16 @@ export async function proxyLogin(s: ImapSession, tag: string, credentials: SaslC
       conn.write(Buffer.concat([result.reply, CRLF]));
       ctx.log.info('imap login', { ...fields, mechanism: credentials.mechanism });
       ctx.events?.onLogin?.('imap', 'ok');
-      await runProxiedSession({
+      startProxiedSession({
         ctx,
         conn,
         backend,
         route,
         protocol: 'imap',
         username: credentials.username,
-        goodbye: (reason) => `* BYE ${reason}\r\n`,
+        goodbye: imapGoodbye,
       });
-      return 'end';
+      return 'proxied';
     case 'rejected':
       backend.close();
       ctx.log.info('imap login failed', fields);

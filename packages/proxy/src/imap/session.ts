@@ -16,12 +16,13 @@ import { REPLY } from './replies.js';
  */
 export async function handleImapConnection(conn: ClientConnection, ctx: ProxyContext): Promise<void> {
   const session = new PreAuthSession(conn, ctx);
+  let proxied = false;
   try {
-    await session.run();
+    proxied = (await session.run()) === 'proxied';
   } catch (e) {
     session.ended(e);
   } finally {
-    if (!conn.isClosed) conn.close();
+    if (!proxied && !conn.isClosed) conn.close();
   }
 }
 
@@ -36,7 +37,8 @@ class PreAuthSession implements ImapSession {
     this.ctx = ctx;
   }
 
-  async run(): Promise<void> {
+  /** Resolves `proxied` once the client is spliced to a backend (the pre-auth state is then dropped). */
+  async run(): Promise<'proxied' | undefined> {
     this.send(`* OK [CAPABILITY ${preAuthCapabilities(this.conn, this.ctx)}] ${this.ctx.greetingName} ready.`);
     for (;;) {
       let command: ImapCommand;
@@ -54,6 +56,7 @@ class PreAuthSession implements ImapSession {
       const handler = PRE_AUTH_COMMANDS.get(command.name);
       const outcome = handler ? await handler(this, command) : 'bad';
       if (outcome === 'end') return;
+      if (outcome === 'proxied') return outcome;
       if (outcome === 'bad' && this.invalid(command.tag) === 'end') return;
     }
   }

@@ -7,13 +7,21 @@ import { literalLimit, type SieveNext, type SieveSession } from './state.js';
 
 const BASE64_OR_CANCEL = /^(?:\*|[A-Za-z0-9+/]*={0,2})$/;
 
+/**
+ * The line a kicked session ends with. Module-level: a closure made in loginAndProxy would keep
+ * that scope (the credentials included) alive for as long as the session runs.
+ */
+function sieveGoodbye(reason: string): string {
+  return `BYE ${quoteSieve(reason)}\r\n`;
+}
+
 /** ManageSieve's backend login inside the shared flow; short of a verdict the client hears TRYLATER. */
 export function loginAndProxy(session: SieveSession, credentials: SaslCredentials): Promise<SieveNext> {
   const { conn, ctx } = session;
   return runLogin(session, credentials, {
     protocol: 'managesieve',
     tempUnavailable: SIEVE.tempUnavailable,
-    goodbye: (reason) => `BYE ${quoteSieve(reason)}\r\n`,
+    goodbye: sieveGoodbye,
     backendLogin: (backend) =>
       sieveBackendLogin(backend, {
         ctx,

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
-import { ProxyError } from '../errors.js';
+import { ignoreSocketError, ProxyError } from '../errors.js';
 import { LineReader } from './line-reader.js';
 
 /** Who is on the other end, after any PROXY header: what backends are told and what logs name. */
@@ -29,7 +29,7 @@ export interface ConnectionLimits {
 export class ClientConnection {
   readonly info: ConnectionInfo;
   private sock: Socket;
-  private rd: LineReader;
+  private rd: LineReader | undefined;
   private tlsActive: boolean;
   private readonly limits: ConnectionLimits;
   private closed = false;
@@ -46,9 +46,8 @@ export class ClientConnection {
     this.tlsActive = opts.tls;
     this.rd = new LineReader(socket, limits);
     if (opts.initial && opts.initial.length > 0) socket.unshift(opts.initial);
-    socket.on('error', () => {
-      // surfaced through the reader; without a listener an error event would crash the process
-    });
+    // surfaced through the reader; without a listener an error event would crash the process
+    socket.on('error', ignoreSocketError);
   }
 
   get socket(): Socket {
@@ -56,7 +55,18 @@ export class ClientConnection {
   }
 
   get reader(): LineReader {
+    if (!this.rd) throw new ProxyError('DETACHED', 'connection handed over to its proxied session', {});
     return this.rd;
+  }
+
+  /**
+   * For the logged-in session, which needs only the socket: detach the reader and let it go (an
+   * idle session should not keep pre-auth state); returns the bytes it had read ahead.
+   */
+  handOff(): Buffer {
+    const rest = this.reader.detach();
+    this.rd = undefined;
+    return rest;
   }
 
   /** TLS on the client side (implicit, STARTTLS, or a trusted HAProxy's word). */
@@ -83,10 +93,10 @@ export class ClientConnection {
    */
   async startTls(context: SecureContext): Promise<void> {
     if (this.tlsActive) throw new ProxyError('TLS', 'TLS already active', {});
-    const rest = this.rd.detach();
+    const rest = this.reader.detach();
     if (rest.length > 0) throw new ProxyError('PROTOCOL', 'data pipelined after STARTTLS', { bytes: rest.length });
     const secure = new TLSSocket(this.sock, { isServer: true, secureContext: context });
-    secure.on('error', () => {});
+    secure.on('error', ignoreSocketError);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new ProxyError('TLS', 'TLS handshake timeout', {})),

@@ -1,7 +1,7 @@
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { type ProxyLogger, silentLogger } from '../context.js';
-import { ProxyError } from '../errors.js';
+import { ignoreSocketError, ProxyError } from '../errors.js';
 import type { ProxyProtocol } from '../session/registry.js';
 import { newSessionId } from '../session/session-id.js';
 import { type NetworkList, normaliseIp } from './cidr.js';
@@ -64,13 +64,20 @@ export async function startListener(opts: ListenerOptions, handler: ConnectionHa
   const server = createServer();
   const base = { listener: opts.name, protocol: opts.protocol };
 
+  // one function for every socket (`this` is the socket): a closure per connection would be kept by
+  // each socket for as long as its session lives
+  function onSocketError(this: Socket, e: Error): void {
+    log.debug('client socket error', { ...base, ip: this.remoteAddress, error: e.message });
+  }
+
   const onConnection = (raw: Socket) => {
     const entry: Tracked = { raw };
     tracked.add(entry);
     raw.setNoDelay(true);
-    raw.on('error', (e) => log.debug('client socket error', { ...base, ip: raw.remoteAddress, error: e.message }));
+    raw.on('error', onSocketError);
     let release: (() => void) | undefined;
-    raw.once('close', () => {
+    // 'close' comes once: on() spares the wrapper once() would keep for the session's lifetime
+    raw.on('close', () => {
       tracked.delete(entry);
       release?.();
     });
@@ -210,7 +217,7 @@ async function wrapTls(
   if (rest.length > 0) raw.unshift(rest);
   const secure = new TLSSocket(raw, { isServer: true, secureContext: context });
   // a late error (after a timeout already rejected) must not become an uncaught exception
-  secure.on('error', () => {});
+  secure.on('error', ignoreSocketError);
   await new Promise<void>((resolve, reject) => {
     const done = (fn: () => void) => {
       clearTimeout(timer);

@@ -5,7 +5,7 @@ import type { ProxyContext } from '../context.js';
 import type { ClientConnection } from '../net/client-connection.js';
 import type { SaslCredentials } from '../sasl/sasl-exchange.js';
 import { authFailureDelay } from './auth-delay.js';
-import { runProxiedSession } from './proxied-session.js';
+import { startProxiedSession } from './proxied-session.js';
 import type { ProxyProtocol } from './registry.js';
 
 export interface LoginSession {
@@ -69,7 +69,7 @@ export async function loginAndProxy(
     conn.write(outcome.reply);
     ctx.events?.onLogin?.(flow.protocol, 'ok');
     handedOver = true;
-    await runProxiedSession({
+    startProxiedSession({
       ctx,
       conn,
       backend,

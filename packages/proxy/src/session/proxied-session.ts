@@ -20,12 +20,14 @@ export interface ProxiedSessionOptions {
 /**
  * The logged-in phase every protocol shares: register the session so it can be kicked, splice the
  * sockets (read-ahead bytes of both readers included, so pipelined commands are not lost) and
- * unregister once both sides are closed. Resolves when the session is over; never rejects.
+ * unregister once both sides are closed. Returns at once: the pre-auth code that called it (its
+ * async frames, the parsed login with the password, the line readers) is then free to be collected
+ * while the session runs, which is most of an idle session's memory.
  */
-export async function runProxiedSession(opts: ProxiedSessionOptions): Promise<void> {
+export function startProxiedSession(opts: ProxiedSessionOptions): void {
   const { ctx, conn, backend, route } = opts;
-  const toBackend = conn.reader.detach();
-  const toClient = backend.reader.detach();
+  const toBackend = conn.handOff();
+  const toClient = backend.handOff();
   const client = conn.socket;
   const fields = {
     session: conn.info.sessionId,
@@ -33,9 +35,17 @@ export async function runProxiedSession(opts: ProxiedSessionOptions): Promise<vo
     userHash: route.userHash,
     backend: route.backend,
   };
-  const spliced = startSplice(client, backend.socket, { toBackend, toClient }, backend.reads);
+  let unregister: (() => void) | undefined;
+  let over = false;
+  const spliced = startSplice(client, backend.socket, { toBackend, toClient }, backend.reads, (bytes) => {
+    over = true;
+    unregister?.();
+    ctx.log.info('session closed', { ...fields, ...bytes });
+  });
+  // a side that was gone already ends the splice at once: nothing left to register
+  if (over) return;
   const goodbye = opts.goodbye;
-  const unregister = ctx.registry.add({
+  unregister = ctx.registry.add({
     id: conn.info.sessionId,
     protocol: opts.protocol,
     username: opts.username,
@@ -55,10 +65,4 @@ export async function runProxiedSession(opts: ProxiedSessionOptions): Promise<vo
     },
   });
   ctx.log.info('proxying', fields);
-  try {
-    const bytes = await spliced.done;
-    ctx.log.info('session closed', { ...fields, ...bytes });
-  } finally {
-    unregister();
-  }
 }

@@ -4,9 +4,13 @@ import type { BackendReads } from '../backend/backend-connection.js';
 /** How long both sides may take to drain and close once either side ended. */
 const LINGER_MS = 5000;
 
-/** A running splice: `done` settles when both sockets are finished. */
+export interface SpliceBytes {
+  readonly clientBytes: number;
+  readonly backendBytes: number;
+}
+
+/** A running splice. */
 export interface Splice {
-  readonly done: Promise<{ clientBytes: number; backendBytes: number }>;
   /** Forward nothing more from the backend (a kick: the goodbye must be the client's last line). */
   stopBackend(): void;
 }
@@ -22,25 +26,24 @@ export function splice(
   backend: Socket,
   pending: { toBackend: Buffer; toClient: Buffer },
   reads?: BackendReads,
-): Promise<{ clientBytes: number; backendBytes: number }> {
-  return startSplice(client, backend, pending, reads).done;
+): Promise<SpliceBytes> {
+  return new Promise((resolve) => startSplice(client, backend, pending, reads, resolve));
 }
+
+/** Like splice(), for a session that must be able to stop it; `onDone` runs once both sockets are finished. */
 
 export function startSplice(
   client: Socket,
   backend: Socket,
   pending: { toBackend: Buffer; toClient: Buffer },
-  reads?: BackendReads,
+  reads: BackendReads | undefined,
+  onDone: (bytes: SpliceBytes) => void,
 ): Splice {
   // counted by the sockets themselves: a 'data' listener per side would cost a JS call per chunk
   const clientStart = client.bytesRead;
   const backendStart = backend.bytesRead;
   let done = false;
   let stopped = false;
-  let resolve!: (v: { clientBytes: number; backendBytes: number }) => void;
-  const result = new Promise<{ clientBytes: number; backendBytes: number }>((r) => {
-    resolve = r;
-  });
 
   const finish = () => {
     if (done) return;
@@ -54,7 +57,7 @@ export function startSplice(
       client.destroy();
       backend.destroy();
     }, LINGER_MS).unref();
-    resolve({ clientBytes: client.bytesRead - clientStart, backendBytes: backend.bytesRead - backendStart });
+    onDone({ clientBytes: client.bytesRead - clientStart, backendBytes: backend.bytesRead - backendStart });
   };
 
   // client -> backend: ordinary stream chunks, paused while the backend's send queue is over its mark
@@ -123,7 +126,6 @@ export function startSplice(
   if (client.destroyed || backend.destroyed) finish();
 
   return {
-    done: result,
     stopBackend() {
       stopped = true;
       backend.off('data', backendToClient);

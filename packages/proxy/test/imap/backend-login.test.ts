@@ -111,6 +111,9 @@ describe('backend login replay against a scripted backend', () => {
     await c.expect(/^I2 OK fake noop\r\n/m);
     expect(received).toEqual(['C CAPABILITY', 'I AUTHENTICATE LOGIN', b64('demo0002'), b64('secret'), 'I2 NOOP']);
     expect(proxy.ctx.registry.list()[0]).toMatchObject({ username: 'demo0002', backend: BACKEND.ip });
+    // the pre-auth handler has returned while the session runs: nothing of the login (the password
+    // included) stays reachable from an idle session
+    expect(proxy.running).toBe(0);
     c.destroy();
     await proxy.settled();
     expect(proxy.ctx.registry.size).toBe(0);

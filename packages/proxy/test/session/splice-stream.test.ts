@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendConnection, STREAM_READ_BYTES } from '../../src/backend/backend-connection.js';
-import { startSplice } from '../../src/session/splice.js';
+import { splice } from '../../src/session/splice.js';
 
 const servers: Server[] = [];
 afterEach(() => {
@@ -51,10 +51,10 @@ describe('splice with a plain backend (reads into reused buffers)', () => {
     await new Promise((r) => client.once('connect', r));
     while (!proxySide) await new Promise((r) => setTimeout(r, 5));
 
-    const spliced = startSplice(
+    const spliced = splice(
       proxySide,
       backend.socket,
-      { toBackend: Buffer.alloc(0), toClient: backend.reader.detach() },
+      { toBackend: Buffer.alloc(0), toClient: backend.handOff() },
       backend.reads,
     );
     const received: Buffer[] = [];
@@ -74,7 +74,7 @@ describe('splice with a plain backend (reads into reused buffers)', () => {
     const want = Buffer.concat([body, tail]);
     expect(got.length).toBe(want.length);
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(want).digest('hex'));
-    const bytes = await spliced.done;
+    const bytes = await spliced;
     expect(bytes.backendBytes).toBe(want.length);
     client.destroy();
   });

@@ -6,9 +6,10 @@ import type { ImapCommand } from '../parser.js';
 /**
  * How the session goes on after a command:
  * `next`: the reply is written, read the next command; `bad`: the command was invalid and the
- * session answers it (BAD, or BYE once too many were); `end`: the connection is finished.
+ * session answers it (BAD, or BYE once too many were); `end`: the connection is finished;
+`proxied`: the client is spliced to its backend now, and the connection is the splice's to end.
  */
-export type CommandOutcome = 'next' | 'bad' | 'end';
+export type CommandOutcome = 'next' | 'bad' | 'end' | 'proxied';
 
 /** The part of the pre-auth session a command may use. */
 export interface ImapSession {

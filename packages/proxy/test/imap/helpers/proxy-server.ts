@@ -40,9 +40,9 @@ export interface TestProxy {
   readonly ctx: ProxyContext;
   readonly port: number;
   readonly logs: LogEntry[];
-  /** Sessions whose handleImapConnection has not resolved yet. */
+  /** Sessions whose handleImapConnection has not resolved yet (it resolves once a login is spliced). */
   readonly running: number;
-  /** Resolves when every session handled so far has finished. */
+  /** Resolves when every session handled so far has finished, proxied ones included. */
   settled(): Promise<void>;
   close(): Promise<void>;
 }
@@ -117,6 +117,9 @@ export async function startTestProxy(opts: TestProxyOptions): Promise<TestProxy>
     },
     settled: async () => {
       await Promise.all([...sessions]);
+      // a handler resolves once its client is spliced; the proxied session lasts until the registry lets go of it
+      const deadline = Date.now() + 10_000;
+      while (ctx.registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     },
     close: async () => {
       for (const s of sockets) s.destroy();
