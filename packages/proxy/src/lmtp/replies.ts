@@ -40,10 +40,16 @@ export const isPositive = (r: LmtpReply): boolean => r.code >= 200 && r.code < 3
 /**
  * A backend's reply as the client hears it. A backend's 421 closes the backend's connection only;
  * relayed as is, it would tell the MTA that this session is closing, and the MTA would drop the
- * connection and defer every other recipient with it. The client hears 451 with the same texts.
+ * connection and defer every other recipient with it. The client hears 451 with enhanced code
+ * 4.4.2 (the next hop's connection failed mid-transaction): after DATA that is the honest answer,
+ * since a backend that stops (Dovecot 2.3 says "Shutting down") may have stored the message first,
+ * and 4.4.2 is what this proxy says whenever a backend was lost with the outcome unknown.
  */
 export function relayed(reply: LmtpReply): LmtpReply {
-  return reply.code === 421 ? { code: 451, lines: reply.lines } : reply;
+  if (reply.code !== 421) return reply;
+  const [first = '', ...rest] = reply.lines;
+  const text = first.replace(/^\d\.\d{1,3}\.\d{1,3}\s*/, '');
+  return { code: 451, lines: [`4.4.2 ${text}`.trimEnd(), ...rest] };
 }
 
 export const REPLY = {

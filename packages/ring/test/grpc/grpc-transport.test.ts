@@ -1,9 +1,8 @@
 import { createServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { GrpcTransport, type GrpcTransportOptions } from '../../src/grpc/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { RingLink } from '../../src/index.js';
-import { CertDir, comparable, everyKind, observe, recordingLog, waitFor } from './helpers.js';
+import { CertDir, comparable, everyKind, observe, transportFactory, waitFor } from './helpers.js';
 
 // This file owns ports 47100-47199 on 127.0.8.1-127.0.8.6; the other gRPC test files use other ports.
 let nextPort = 47100;
@@ -19,31 +18,7 @@ afterAll(() => {
   strangers.remove();
 });
 
-const open: GrpcTransport[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
-
-function transport(self: string, members: readonly string[], extra: Partial<GrpcTransportOptions> = {}) {
-  const log = recordingLog();
-  const t = new GrpcTransport({
-    self,
-    tls: certs.tls(self.slice(0, self.lastIndexOf(':'))),
-    members: () => members,
-    connectTimeoutMs: 2000,
-    closeGraceMs: 500,
-    log,
-    ...extra,
-  });
-  open.push(t);
-  return { t, log, inbound: [] as RingLink[] };
-}
-
-async function listening(self: string, members: readonly string[], extra: Partial<GrpcTransportOptions> = {}) {
-  const node = transport(self, members, extra);
-  await node.t.listen((link) => node.inbound.push(link));
-  return node;
-}
+const { transport, listening } = transportFactory(certs);
 
 describe('GrpcTransport with mutual TLS', () => {
   it('three nodes exchange every message kind in both directions', async () => {

@@ -5,7 +5,8 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { GrpcLogger, RingTls } from '../../src/grpc/index.js';
+import { afterEach } from 'vitest';
+import { type GrpcLogger, GrpcTransport, type GrpcTransportOptions, type RingTls } from '../../src/grpc/index.js';
 import type { HostRecord, RingLink, RingMessage, UserBatch } from '../../src/index.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../../deploy/certs/make-ring-certs.sh', import.meta.url));
@@ -221,4 +222,35 @@ export function comparable(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, comparable(v)]));
   }
   return value;
+}
+
+/**
+ * mTLS transports over `certs` for one test file, each closed after every test: `transport` makes
+ * one (with a recording log), `listening` also accepts links into its `inbound` list.
+ */
+export function transportFactory(certs: CertDir) {
+  const open: GrpcTransport[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((t) => t.close()));
+  });
+  const transport = (self: string, members: readonly string[], extra: Partial<GrpcTransportOptions> = {}) => {
+    const log = recordingLog();
+    const t = new GrpcTransport({
+      self,
+      tls: certs.tls(self.slice(0, self.lastIndexOf(':'))),
+      members: () => members,
+      connectTimeoutMs: 2000,
+      closeGraceMs: 500,
+      log,
+      ...extra,
+    });
+    open.push(t);
+    return { t, log, inbound: [] as RingLink[] };
+  };
+  const listening = async (self: string, members: readonly string[], extra: Partial<GrpcTransportOptions> = {}) => {
+    const node = transport(self, members, extra);
+    await node.t.listen((link) => node.inbound.push(link));
+    return node;
+  };
+  return { transport, listening };
 }

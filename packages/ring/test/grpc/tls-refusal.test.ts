@@ -1,11 +1,9 @@
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { GrpcTransport, type GrpcTransportOptions } from '../../src/grpc/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RefusalLog, sourceIp } from '../../src/grpc/refusal-log.js';
-import type { RingLink } from '../../src/index.js';
-import { CertDir, type LogEntry, recordingLog, waitFor } from './helpers.js';
+import { CertDir, type LogEntry, recordingLog, transportFactory, waitFor } from './helpers.js';
 
 // This file owns ports 47300-47399 on 127.0.35.1-127.0.35.9; the other gRPC test files use other ports.
 let nextPort = 47300;
@@ -24,31 +22,7 @@ afterAll(() => {
   strangers.remove();
 });
 
-const open: GrpcTransport[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
-
-function transport(self: string, members: readonly string[], extra: Partial<GrpcTransportOptions> = {}) {
-  const log = recordingLog();
-  const t = new GrpcTransport({
-    self,
-    tls: certs.tls(self.slice(0, self.lastIndexOf(':'))),
-    members: () => members,
-    connectTimeoutMs: 2000,
-    closeGraceMs: 500,
-    log,
-    ...extra,
-  });
-  open.push(t);
-  return { t, log, inbound: [] as RingLink[] };
-}
-
-async function listening(self: string, members: readonly string[], extra: Partial<GrpcTransportOptions> = {}) {
-  const node = transport(self, members, extra);
-  await node.t.listen((link) => node.inbound.push(link));
-  return node;
-}
+const { transport, listening } = transportFactory(certs);
 
 const refusals = (entries: readonly LogEntry[]) => entries.filter((e) => e.message === 'ring peer refused');
 

@@ -176,8 +176,9 @@ export class LmtpLoad {
     }
     this.stats.tempFailures++;
     // after the body went out, two answers leave the message possibly stored: the proxy lost the
-    // backend (4.4.2), or the backend itself closed the channel (421): Dovecot 2.3 stopped mid-DATA
-    // logs "saved mail" and then "Shutting down (unfinished DATA command)"
+    // backend (4.4.2), or the backend itself closed the channel (a 421, which usherd relays as
+    // 451 4.4.2): Dovecot 2.3 stopped mid-DATA logs "saved mail" and then "Shutting down
+    // (unfinished DATA command)"
     if (afterData && (r.code === 421 || /\b4\.4\.2\b/.test(r.text))) {
       e.ambiguous++;
       e.ambiguousWhy = `${node}: ${r.text}`;
