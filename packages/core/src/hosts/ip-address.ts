@@ -86,7 +86,7 @@ function parseIpv6(s: string): Uint8Array | undefined {
     words.push(...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail);
   } else {
     const all = parseGroups(s, true);
-    if (!all || all.length !== 8) return undefined;
+    if (all?.length !== 8) return undefined;
     words.push(...all);
   }
   const out = new Uint8Array(16);
