@@ -173,6 +173,11 @@ describe('the gRPC admin API lets in only who holds the credentials', () => {
     const f = await viaGrpc(['status'], false, foreign);
     expect(f.code).toBe(75);
     expect(f.stdout).toBe('');
+    // and usherd says so, with the reason (grpc-js alone would refuse them silently)
+    await expect.poll(() => node.log(), { timeout: 5000 }).toMatch(/admin client refused.*no client certificate/);
+    await expect
+      .poll(() => node.log(), { timeout: 5000 })
+      .toMatch(/admin client refused.*not issued by admin_grpc_ssl_client_ca/);
   });
 
   it('refuses a plaintext client on the TLS port, and a server certificate from another CA', async () => {

@@ -18,6 +18,8 @@ export interface ToolResult {
 export interface DirectorNode {
   readonly dir: string;
   readonly socket: string;
+  /** What usherd has logged so far (stderr). */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startDirectorNode(
   return {
     dir,
     socket,
+    log: () => log,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { UsherError } from '@usher/core';
 import type { DirectorAdminApi } from '../director-admin/api.js';
@@ -14,6 +15,12 @@ export interface AdminGrpcServerOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
   /** A bearer token every call must present. */
   readonly token?: string;
+  /**
+   * Instead of binding `address` itself, hand grpc-js connections accepted elsewhere: `accept` gets
+   * the injector and returns where it listens. usherd uses it to put the ring's mTLS endpoint in
+   * front, which logs every refused client certificate (grpc-js's own TLS refuses them silently).
+   */
+  readonly accept?: (inject: (socket: Duplex) => void) => Promise<{ address: string; close(): Promise<void> }>;
   readonly log: AdminLog;
 }
 
@@ -49,6 +56,23 @@ export async function startAdminGrpcServer(opts: AdminGrpcServerOptions): Promis
     adminServiceDefinition(),
     adminServiceImplementation(opts.api, new AdminAuthenticator(token, log), log),
   );
+  if (opts.accept) {
+    const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const front = await opts.accept((socket) => injector.injectConnection(socket));
+    log.info('admin gRPC listening', {
+      address: front.address,
+      tls: true,
+      clientCertificates: true,
+      token: token !== undefined,
+    });
+    return {
+      address: front.address,
+      close: async () => {
+        server.forceShutdown();
+        await front.close();
+      },
+    };
+  }
   const credentials = tls
     ? grpc.ServerCredentials.createSsl(
         tls.clientCa ?? null,

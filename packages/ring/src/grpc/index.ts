@@ -5,4 +5,5 @@ export { RING_PROTO_PATH } from './frames.js';
 export { DEFAULT_MAX_FRAME_BYTES, GrpcTransport, type GrpcTransportOptions, type RingTls } from './grpc-transport.js';
 export { certificateNamesIp, parseNodeId } from './identity.js';
 export type { GrpcLogger } from './link.js';
-export { DEFAULT_REFUSAL_LIMITS, type RefusalLimits } from './refusal-log.js';
+export { DEFAULT_REFUSAL_LIMITS, type RefusalLimits, RefusalLog } from './refusal-log.js';
+export { RingTlsListener, type RingTlsListenerOptions } from './tls-listener.js';

@@ -31,8 +31,17 @@ export class RefusalLog {
   readonly #now: () => number;
   readonly #budgets = new Map<string, Budget>();
 
-  constructor(log: GrpcLogger, limits: Partial<RefusalLimits> = {}, now: () => number = Date.now) {
+  readonly #message: string;
+
+  /** `message`: the log line's text; the admin API uses the same limiter for its own refusals. */
+  constructor(
+    log: GrpcLogger,
+    limits: Partial<RefusalLimits> = {},
+    now: () => number = Date.now,
+    message = 'ring peer refused',
+  ) {
     this.#log = log;
+    this.#message = message;
     this.#limits = { ...DEFAULT_REFUSAL_LIMITS, ...limits };
     this.#now = now;
   }
@@ -53,7 +62,7 @@ export class RefusalLog {
       return;
     }
     budget.logged++;
-    this.#log.warn('ring peer refused', {
+    this.#log.warn(this.#message, {
       from,
       reason,
       ...fields,

@@ -17,6 +17,8 @@ export interface RingTlsListenerOptions {
   readonly onPeer: (socket: TLSSocket) => void;
   /** The connection is closed already. `from` is "ip:port". */
   readonly onRefused: (from: string, reason: string, fields: Record<string, unknown>) => void;
+  /** How refusals name the CA in `tls` (default "the ring CA"). */
+  readonly caName?: string;
   /** A connection closed before it sent a byte: a TCP probe or port scan, not a peer. */
   readonly onSilentClose: (from: string) => void;
 }
@@ -31,18 +33,18 @@ interface Pending {
  * OpenSSL's texts for the verification results a refused peer certificate gets (Node only gives
  * the code), with what each means for a ring peer.
  */
-const VERIFY_ERRORS: Record<string, string> = {
+const verifyErrors = (ca: string): Record<string, string> => ({
   CERT_HAS_EXPIRED: 'certificate has expired',
   CERT_NOT_YET_VALID: 'certificate is not yet valid',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unable to verify the first certificate (not issued by the ring CA)',
-  UNABLE_TO_GET_ISSUER_CERT: 'unable to get issuer certificate (not issued by the ring CA)',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unable to get local issuer certificate (not issued by the ring CA)',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate (not issued by the ring CA)',
-  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in certificate chain (not the ring CA)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: `unable to verify the first certificate (not issued by ${ca})`,
+  UNABLE_TO_GET_ISSUER_CERT: `unable to get issuer certificate (not issued by ${ca})`,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: `unable to get local issuer certificate (not issued by ${ca})`,
+  DEPTH_ZERO_SELF_SIGNED_CERT: `self-signed certificate (not issued by ${ca})`,
+  SELF_SIGNED_CERT_IN_CHAIN: `self-signed certificate in certificate chain (not ${ca})`,
   CERT_SIGNATURE_FAILURE: 'certificate signature failure',
   CERT_REVOKED: 'certificate revoked',
   INVALID_PURPOSE: 'unsupported certificate purpose (needs extendedKeyUsage clientAuth)',
-};
+});
 
 /**
  * The ring's TLS endpoint, in front of grpc-js. grpc-js terminates TLS inside a private HTTP/2
@@ -60,11 +62,13 @@ const VERIFY_ERRORS: Record<string, string> = {
 export class RingTlsListener {
   readonly #server: Server;
   readonly #options: RingTlsListenerOptions;
+  readonly #verifyErrors: Record<string, string>;
   /** Connections by "ip:port", until they close; a TLSSocket is matched to its own by that key. */
   readonly #connections = new Map<string, Pending>();
 
   private constructor(options: RingTlsListenerOptions) {
     this.#options = options;
+    this.#verifyErrors = verifyErrors(options.caName ?? 'the ring CA');
     this.#server = createServer({
       ca: options.tls.ca,
       cert: options.tls.cert,
@@ -151,7 +155,7 @@ export class RingTlsListener {
     socket.on('error', () => {});
     const pending = this.#settle(socket);
     const from = pending?.from ?? formatAddress(socket.remoteAddress, socket.remotePort);
-    const refusal = vetPeer(socket);
+    const refusal = vetPeer(socket, this.#verifyErrors);
     if (refusal) {
       socket.destroy();
       this.#options.onRefused(from, refusal.reason, refusal.fields);
@@ -161,14 +165,17 @@ export class RingTlsListener {
   }
 }
 
-function vetPeer(socket: TLSSocket): { reason: string; fields: Record<string, unknown> } | undefined {
+function vetPeer(
+  socket: TLSSocket,
+  verifyErrors: Record<string, string>,
+): { reason: string; fields: Record<string, unknown> } | undefined {
   const cert = socket.getPeerCertificate();
   if (!cert?.raw) return { reason: 'tls handshake failed: no client certificate', fields: {} };
   if (!socket.authorized) {
     // Typed as an Error, but Node sets the OpenSSL verify code (a string).
     const code = String(socket.authorizationError ?? 'UNKNOWN');
     return {
-      reason: `tls handshake failed: ${VERIFY_ERRORS[code] ?? code.toLowerCase().replaceAll('_', ' ')}`,
+      reason: `tls handshake failed: ${verifyErrors[code] ?? code.toLowerCase().replaceAll('_', ' ')}`,
       fields: { code, certificate: describeCertificate(cert) },
     };
   }

@@ -1,6 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import type { DirectorAdminApi } from '@usher/admin';
 import { type AdminGrpcServer, parseTokenFile, startAdminGrpcServer } from '@usher/admin/grpc';
+import { RefusalLog, RingTlsListener } from '@usher/ring/grpc';
 import { ConfigError, type UsherConfig } from '../config/load-config.js';
 import type { UsherLogger } from '../log/logger.js';
 
@@ -63,9 +65,35 @@ export async function startAdminGrpc(opts: {
       api: opts.api,
       ...(tls ? { tls } : {}),
       ...(token === undefined ? {} : { token }),
+      ...(tls?.clientCa ? { accept: mutualTlsFront(listen, { ...tls, ca: tls.clientCa }, opts.log) } : {}),
       log: opts.log,
     });
   } catch (e) {
     throw new ConfigError(`admin_grpc_listen: ${(e as Error).message}`, { setting: 'admin_grpc_listen' });
   }
+}
+
+/**
+ * With client certificates, the admin API takes its connections from the ring's mTLS endpoint, so
+ * a caller with no certificate, an expired one or one of another CA is refused and logged
+ * ("admin client refused", rate-limited per source) instead of dropped silently by grpc-js.
+ */
+function mutualTlsFront(listen: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }, log: UsherLogger) {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
+  if (!m)
+    throw new ConfigError(`admin_grpc_listen must be "address:port": ${listen}`, { setting: 'admin_grpc_listen' });
+  const address = { ip: (m[1] ?? m[2]) as string, port: Number(m[3]) };
+  const refusals = new RefusalLog(log, {}, Date.now, 'admin client refused');
+  return async (inject: (socket: Duplex) => void) => {
+    const front = await RingTlsListener.listen({
+      address,
+      tls,
+      caName: 'admin_grpc_ssl_client_ca',
+      handshakeTimeoutMs: 10_000,
+      onPeer: inject,
+      onRefused: (from, reason, fields) => refusals.refused(from, reason, fields),
+      onSilentClose: (from) => log.debug('admin connection closed before its tls handshake', { from }),
+    });
+    return { address: listen, close: () => front.close() };
+  };
 }
