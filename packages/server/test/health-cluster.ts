@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { HostTable, Placement, UserHasher } from '@usher/core';
-import { startUsherd, type UsherdProcess } from '@usher/testkit';
+import { adminCommand, adminListing, startUsherd, type UsherdProcess } from '@usher/testkit';
 import { ImapFlow } from 'imapflow';
 
 /**
@@ -77,7 +76,7 @@ export class HealthCluster {
 
   /** Backends each node's HOST-LIST shows down. */
   async downOn(node: string): Promise<string[]> {
-    const rows = await admin(this.adminSocket(node), ['HOST-LIST'], true);
+    const rows = await adminListing(this.adminSocket(node), ['HOST-LIST']);
     return rows.map((r) => r.split('\t')).flatMap((f) => (f[4] === 'D' ? [f[0] as string] : []));
   }
 
@@ -100,7 +99,7 @@ export class HealthCluster {
 
   /** HOST-UP / HOST-DOWN through a node's director-admin socket (an operator's change). */
   async operator(node: string, command: 'HOST-UP' | 'HOST-DOWN', ip: string): Promise<void> {
-    const [reply] = await admin(this.adminSocket(node), [command, ip], false);
+    const reply = await adminCommand(this.adminSocket(node), [command, ip]);
     if (reply !== 'OK') throw new Error(`${command} ${ip}: ${reply}`);
   }
 
@@ -164,47 +163,4 @@ export async function login(node: string, user: string): Promise<string> {
   const backend = String(client.serverInfo?.['x-backend'] ?? '');
   await client.logout();
   return backend;
-}
-
-/** One director-admin command (as doveadm sends it); a listing reads rows up to the empty line. */
-function admin(socket: string, fields: readonly string[], listing: boolean): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ path: socket });
-    let buffer = '';
-    let greeted = false;
-    const rows: string[] = [];
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`admin ${fields[0]}: no reply`));
-    }, 40_000);
-    const done = (value: string[]) => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve(value);
-    };
-    s.setEncoding('utf8');
-    s.on('connect', () => s.write(`VERSION\tdirector-doveadm\t1\t0\n${fields.join('\t')}\n`));
-    s.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, i);
-        buffer = buffer.slice(i + 1);
-        if (!greeted) {
-          greeted = true;
-        } else if (!listing) {
-          done([line]);
-          return;
-        } else if (line === '') {
-          done(rows);
-          return;
-        } else {
-          rows.push(line);
-        }
-      }
-    });
-    s.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
 }

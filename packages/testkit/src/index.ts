@@ -1,3 +1,4 @@
+export { adminCommand, adminListing } from './campaign/admin-client.js';
 export { startUsherd, USHERD_MAIN, type UsherdAddress, type UsherdProcess } from './cluster/usherd-process.js';
 export {
   type DovecotBackend,

@@ -43,7 +43,8 @@ export class HostUpdateRefusedError extends DirectorAdminError {
   }
 }
 
-const REFUSALS = {
+/** The sentence Dovecot answers for each refused host change. */
+export const REFUSALS = {
   VHOST_COUNT_TOO_LARGE: 'vhost count too large',
   HOST_TAG_CHANGE: "host tag can't be changed",
   HOST_BUSY: 'host is already being updated - try again later',

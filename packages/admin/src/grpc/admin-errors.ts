@@ -3,6 +3,7 @@ import {
   type DirectorAdminError,
   HostUpdateRefusedError,
   NotFoundError,
+  REFUSALS,
   SyncTimeoutError,
   TryAgainError,
   UnavailableError,
@@ -20,12 +21,6 @@ export interface AdminStatus {
   readonly details: string;
   readonly metadata: Metadata;
 }
-
-const REFUSAL_CODES = {
-  'vhost count too large': 'VHOST_COUNT_TOO_LARGE',
-  "host tag can't be changed": 'HOST_TAG_CHANGE',
-  'host is already being updated - try again later': 'HOST_BUSY',
-} as const;
 
 /** The status for an API failure: typed errors keep their meaning, anything else is INTERNAL. */
 export function toAdminStatus(e: unknown): AdminStatus {
@@ -60,9 +55,8 @@ export function fromServiceError(e: ServiceError): DirectorAdminError | ServiceE
     case 'unavailable':
       return new UnavailableError(details);
     case 'refused': {
-      const code = REFUSAL_CODES[details as keyof typeof REFUSAL_CODES];
-      if (code) return new HostUpdateRefusedError(code);
-      return e;
+      const code = (Object.keys(REFUSALS) as (keyof typeof REFUSALS)[]).find((k) => REFUSALS[k] === details);
+      return code ? new HostUpdateRefusedError(code) : e;
     }
     default:
       return e;

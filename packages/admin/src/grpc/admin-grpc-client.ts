@@ -63,8 +63,7 @@ export class GrpcDirectorAdminApi implements DirectorAdminApi {
   }
 
   async hostList(): Promise<HostInfo[]> {
-    const r = await this.#call<{ hosts: HostMessage[] }>('HostList', {});
-    return r.hosts.map((h) => ({ ...h }));
+    return (await this.#call<{ hosts: HostMessage[] }>('HostList', {})).hosts;
   }
 
   async hostListRemoved(): Promise<string[]> {

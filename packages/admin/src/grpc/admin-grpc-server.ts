@@ -5,7 +5,7 @@ import type { DirectorAdminApi } from '../director-admin/api.js';
 import type { AdminLog } from '../director-admin/connection.js';
 import { adminServiceDefinition } from './admin-proto.js';
 import { adminServiceImplementation } from './admin-service.js';
-import { AdminAuthenticator } from './auth.js';
+import { AdminAuthenticator, type RefusalSink } from './auth.js';
 
 export interface AdminGrpcServerOptions {
   /** "ip:port" or "[v6]:port"; port 0 picks a free one. */
@@ -22,6 +22,8 @@ export interface AdminGrpcServerOptions {
    */
   readonly accept?: (inject: (socket: Duplex) => void) => Promise<{ address: string; close(): Promise<void> }>;
   readonly log: AdminLog;
+  /** Where refused callers are reported; default: a warn line each. usherd passes a rate-limited log. */
+  readonly refused?: RefusalSink;
 }
 
 export interface AdminGrpcServer {
@@ -54,7 +56,14 @@ export async function startAdminGrpcServer(opts: AdminGrpcServerOptions): Promis
   const server = new grpc.Server();
   server.addService(
     adminServiceDefinition(),
-    adminServiceImplementation(opts.api, new AdminAuthenticator(token, log), log),
+    adminServiceImplementation(
+      opts.api,
+      new AdminAuthenticator(
+        token,
+        opts.refused ?? ((from, reason) => log.warn('admin client refused', { from, reason })),
+      ),
+      log,
+    ),
   );
   if (opts.accept) {
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());

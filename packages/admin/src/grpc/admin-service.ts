@@ -6,7 +6,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { parseIp } from '@usher/core';
-import type { DirectorAdminApi, DirectorRow, HostInfo } from '../director-admin/api.js';
+import type { DirectorAdminApi, DirectorRow } from '../director-admin/api.js';
 import type { AdminLog } from '../director-admin/connection.js';
 import { AdminRequestError, toAdminStatus } from './admin-errors.js';
 import type {
@@ -58,7 +58,7 @@ export function adminServiceImplementation(
     return {};
   };
   return {
-    HostList: unary('HostList', async () => ({ hosts: (await api.hostList()).map(hostMessage) })),
+    HostList: unary('HostList', async (): Promise<{ hosts: HostMessage[] }> => ({ hosts: await api.hostList() })),
     HostListRemoved: unary('HostListRemoved', async () => ({ ips: await api.hostListRemoved() })),
     HostSet: unary('HostSet', (r) => done(api.hostSet(hostChange(r as unknown as HostChangeMessage)))),
     HostUpdate: unary('HostUpdate', (r) => {
@@ -146,10 +146,6 @@ function hostChange(m: HostChangeMessage): { ip: string; tag: string; vhostCount
     tag: m.tag,
     ...(m.vhostCount === undefined || m.vhostCount === null ? {} : { vhostCount: m.vhostCount }),
   };
-}
-
-function hostMessage(h: HostInfo): HostMessage {
-  return { ...h };
 }
 
 export function directorMessage(row: DirectorRow): DirectorMessage {

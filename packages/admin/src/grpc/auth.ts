@@ -1,10 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Metadata, status } from '@grpc/grpc-js';
-import type { AdminLog } from '../director-admin/connection.js';
 import type { AdminStatus } from './admin-errors.js';
 
-/** A refused caller is logged at most this often per source address, so a scanner cannot flood the log. */
-const REFUSAL_LOG_INTERVAL_MS = 10_000;
+/** Tells about a refused caller: `from` is its address, `reason` why (never the token it sent). */
+export type RefusalSink = (from: string, reason: string) => void;
 
 /**
  * Who may call the admin service. Client certificates are checked by TLS itself (the server
@@ -12,12 +11,11 @@ const REFUSAL_LOG_INTERVAL_MS = 10_000;
  */
 export class AdminAuthenticator {
   readonly #token: Buffer | undefined;
-  readonly #log: AdminLog;
-  readonly #lastLogged = new Map<string, number>();
+  readonly #refused: RefusalSink;
 
-  constructor(token: string | undefined, log: AdminLog) {
+  constructor(token: string | undefined, refused: RefusalSink) {
     this.#token = token === undefined ? undefined : Buffer.from(`Bearer ${token}`);
-    this.#log = log;
+    this.#refused = refused;
   }
 
   /** undefined when the call may go on; otherwise the UNAUTHENTICATED status to fail it with. */
@@ -27,17 +25,8 @@ export class AdminAuthenticator {
     const presented = typeof given === 'string' ? Buffer.from(given) : Buffer.alloc(0);
     // length first: timingSafeEqual needs equal lengths, and the length of a token is no secret
     if (presented.length === this.#token.length && timingSafeEqual(presented, this.#token)) return undefined;
-    this.#logRefusal(peer, given === undefined ? 'no token' : 'wrong token');
+    this.#refused(peer, given === undefined ? 'no token' : 'wrong token');
     return { code: status.UNAUTHENTICATED, details: 'admin token missing or wrong', metadata: new Metadata() };
-  }
-
-  #logRefusal(peer: string, reason: string): void {
-    const source = peer.replace(/:\d+$/, '');
-    const now = Date.now();
-    if (now - (this.#lastLogged.get(source) ?? -Infinity) < REFUSAL_LOG_INTERVAL_MS) return;
-    if (this.#lastLogged.size > 1000) this.#lastLogged.clear();
-    this.#lastLogged.set(source, now);
-    this.#log.warn('admin call refused', { peer, reason });
   }
 }
 

@@ -7,4 +7,4 @@ export {
   startAdminGrpcServer,
 } from './admin-grpc-server.js';
 export { ADMIN_PROTO_PATH, adminServiceDefinition } from './admin-proto.js';
-export { parseTokenFile } from './auth.js';
+export { parseTokenFile, type RefusalSink } from './auth.js';

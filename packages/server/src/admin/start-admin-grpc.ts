@@ -59,13 +59,16 @@ export async function startAdminGrpc(opts: {
           key: read(sslKey, 'admin_grpc_ssl_key'),
           ...(sslClientCa === '' ? {} : { clientCa: read(sslClientCa, 'admin_grpc_ssl_client_ca') }),
         };
+  // one rate-limited log for every refusal, whether of the certificate or of the token
+  const refusals = new RefusalLog(opts.log, {}, Date.now, 'admin client refused');
   try {
     return await startAdminGrpcServer({
       address: listen,
       api: opts.api,
       ...(tls ? { tls } : {}),
       ...(token === undefined ? {} : { token }),
-      ...(tls?.clientCa ? { accept: mutualTlsFront(listen, { ...tls, ca: tls.clientCa }, opts.log) } : {}),
+      ...(tls?.clientCa ? { accept: mutualTlsFront(listen, { ...tls, ca: tls.clientCa }, refusals, opts.log) } : {}),
+      refused: (from, reason) => refusals.refused(from, reason),
       log: opts.log,
     });
   } catch (e) {
@@ -78,12 +81,16 @@ export async function startAdminGrpc(opts: {
  * a caller with no certificate, an expired one or one of another CA is refused and logged
  * ("admin client refused", rate-limited per source) instead of dropped silently by grpc-js.
  */
-function mutualTlsFront(listen: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }, log: UsherLogger) {
+function mutualTlsFront(
+  listen: string,
+  tls: { ca: Buffer; cert: Buffer; key: Buffer },
+  refusals: RefusalLog,
+  log: UsherLogger,
+) {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
   if (!m)
     throw new ConfigError(`admin_grpc_listen must be "address:port": ${listen}`, { setting: 'admin_grpc_listen' });
   const address = { ip: (m[1] ?? m[2]) as string, port: Number(m[3]) };
-  const refusals = new RefusalLog(log, {}, Date.now, 'admin client refused');
   return async (inject: (socket: Duplex) => void) => {
     const front = await RingTlsListener.listen({
       address,

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { adminListing } from '@usher/testkit';
 
 /** What Debian's real doveadm printed and returned. */
 export interface DoveadmResult {
@@ -102,34 +103,8 @@ export async function waitAssigned(c: { sockets: readonly string[] }, user: stri
 }
 
 /** A list command's rows (fields split on TAB), read up to its empty line. */
-export function adminList(socket: string, command: string): Promise<string[][]> {
-  return new Promise((resolve, reject) => {
-    const sock = connect({ path: socket });
-    let data = '';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`no complete ${command} reply from ${socket}: ${JSON.stringify(data)}`));
-    }, 30_000);
-    sock.on('data', (c: Buffer) => {
-      data += c.toString();
-      const body = data.slice(data.indexOf('\n') + 1);
-      const end = body.startsWith('\n') ? 0 : body.indexOf('\n\n') + 1;
-      if (end > 0 || body.startsWith('\n')) {
-        clearTimeout(timer);
-        sock.destroy();
-        resolve(
-          end === 0
-            ? []
-            : body
-                .slice(0, end - 1)
-                .split('\n')
-                .map((l) => l.split('\t')),
-        );
-      }
-    });
-    sock.on('error', reject);
-    sock.write(`VERSION\tdirector-doveadm\t1\t0\n${command}\n`);
-  });
+export async function adminList(socket: string, command: string): Promise<string[][]> {
+  return (await adminListing(socket, [command])).map((l) => l.split('\t'));
 }
 
 /**

@@ -1,4 +1,4 @@
-export { adminCommand, usherdHasAdminSocket } from './admin-client.js';
+export { adminCommand, adminListing } from './admin-client.js';
 export { PresenceChecker } from './checker.js';
 export { Ledger, type LedgerEntry, type Violation } from './ledger.js';
 export { LinkProxies, type LinkState } from './link-proxy.js';

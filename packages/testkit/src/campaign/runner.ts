@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DovecotCluster, startDovecotBackends } from '../dovecot-backend.js';
-import { usherdHasAdminSocket } from './admin-client.js';
 import { PresenceChecker } from './checker.js';
 import { type Heal, inject, type World } from './faults.js';
 import { ImapLoad } from './imap-load.js';
@@ -35,7 +34,7 @@ export interface CampaignOptions {
   readonly nets?: { readonly nodes: string; readonly backends: string };
   /** Replaces the seeded schedule (to replay or craft a scenario); times are from the start of the load. */
   readonly schedule?: readonly ScheduledFault[];
-  /** Use the director-admin socket for moves and host changes; default: when usherd has one. */
+  /** Use the director-admin socket for moves and host changes (default true). */
   readonly admin?: boolean;
   readonly log?: (line: string) => void;
 }
@@ -58,7 +57,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
   const root = o.root ?? mkdtempSync(join(tmpdir(), 'usher-campaign-'));
   mkdirSync(root, { recursive: true });
   chmodSync(root, 0o755); // Dovecot's unprivileged processes must reach the mail directories
-  const admin = o.admin ?? usherdHasAdminSocket();
+  const admin = o.admin ?? true;
   const userCount = o.users ?? 40;
   const nets = o.nets ?? DEFAULT_NETS;
   const backends = [1, 2, 3].map((i) => `${nets.backends}.${i}`);
