@@ -46,16 +46,16 @@ function releaseStreamBuffer(buf: Buffer): void {
  * idle session holds no read buffer at all.
  */
 export class BackendReads {
-  sink: BackendSink;
+  /** Until its owner sets one: keep what arrives (copied) and pause, for takeHeld(). */
+  sink: BackendSink = (chunk, borrowed) => {
+    this.held.push(borrowed ? Buffer.from(chunk) : chunk);
+    return false;
+  };
   private own: Buffer | undefined;
   /** Given up after a short read, but the sink may still be writing from it. */
   private retiring: Buffer | undefined;
   private armed: Buffer = SHARED_READ;
   private held: Buffer[] = [];
-
-  constructor(sink: BackendSink) {
-    this.sink = sink;
-  }
 
   readonly buffer = (): Buffer => this.armed;
 
@@ -84,20 +84,12 @@ export class BackendReads {
     this.retiring = undefined;
   }
 
-  /** Until the next sink is set, keep what arrives (copied) and pause. */
-  hold(): void {
+  /** What arrived before the first sink was set; undefined when nothing did. */
+  takeHeld(): Buffer | undefined {
+    const held = this.held;
+    if (held.length === 0) return undefined;
     this.held = [];
-    this.sink = (chunk, borrowed) => {
-      this.held.push(borrowed ? Buffer.from(chunk) : chunk);
-      return false;
-    };
-  }
-
-  /** What arrived while held. */
-  takeHeld(): Buffer {
-    const out = this.held.length === 1 ? (this.held[0] as Buffer) : Buffer.concat(this.held);
-    this.held = [];
-    return out;
+    return held.length === 1 ? held[0] : Buffer.concat(held);
   }
 }
 
@@ -126,7 +118,7 @@ export class BackendConnection {
         reader.feed(borrowed ? Buffer.from(chunk) : chunk);
         return true;
       };
-      if (early.length > 0) {
+      if (early) {
         reader.feed(early);
         socket.resume();
       }
@@ -140,8 +132,7 @@ export class BackendConnection {
   ): Promise<BackendConnection> {
     const ctx = { backend: `${target.ip}:${target.port}` };
     // TLS backends (implicit or STARTTLS) keep Node's own reads: TLS wraps the socket's handle
-    const reads = target.tls ? undefined : new BackendReads(() => false);
-    reads?.hold();
+    const reads = target.tls ? undefined : new BackendReads();
     const socket = await new Promise<Socket>((resolve, reject) => {
       const implicit = target.tls?.mode === 'implicit';
       const base = {

@@ -107,11 +107,9 @@ export function startSplice(
   if (pending.toClient.length > 0) client.write(pending.toClient);
   if (pending.toBackend.length > 0) backend.write(pending.toBackend);
   client.on('data', clientToBackend);
-  if (reads) {
-    const held = reads.takeHeld();
-    if (held.length > 0) client.write(held);
-    reads.sink = fromReads;
-  } else {
+  // a plain backend's reads have fed its login reader until now; what that read ahead is in toClient
+  if (reads) reads.sink = fromReads;
+  else {
     backend.on('data', backendToClient);
   }
   client.resume();
