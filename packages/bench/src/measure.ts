@@ -36,3 +36,26 @@ export function quantile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
 }
+
+/**
+ * A summary table as every bench prints it: columns from `head`'s keys, the first left-aligned and
+ * the rest right-aligned, a rule under the heading.
+ */
+export function writeTable<R extends { readonly [K in keyof R]: string }>(
+  head: R,
+  rows: readonly R[],
+  write: (line: string) => void,
+): void {
+  const all = [head, ...rows];
+  const keys = Object.keys(head) as (keyof R)[];
+  const width = keys.map((k) => Math.max(...all.map((r) => r[k].length)));
+  const line = (r: R) =>
+    keys
+      .map((k, i) => (i === 0 ? r[k].padEnd(width[i] ?? 0) : r[k].padStart(width[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  write('');
+  write(line(head));
+  write(keys.map((_, i) => '-'.repeat(width[i] ?? 0)).join('  '));
+  for (const r of rows) write(line(r));
+}

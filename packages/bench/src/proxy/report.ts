@@ -1,3 +1,5 @@
+import { writeTable } from '../measure.js';
+
 export interface Row {
   measure: string;
   usher: string;
@@ -24,18 +26,7 @@ export class Summary {
       target: 'target',
       verdict: '',
     };
-    const all = [head, ...this.rows];
-    const keys = Object.keys(head) as Array<keyof Row>;
-    const width = keys.map((k) => Math.max(...all.map((r) => r[k].length)));
-    const line = (r: Row) =>
-      keys
-        .map((k, i) => (i === 0 ? r[k].padEnd(width[i] ?? 0) : r[k].padStart(width[i] ?? 0)))
-        .join('  ')
-        .trimEnd();
-    write('');
-    write(line(head));
-    write(keys.map((_, i) => '-'.repeat(width[i] ?? 0)).join('  '));
-    for (const r of this.rows) write(line(r));
+    writeTable(head, this.rows, write);
   }
 }
 

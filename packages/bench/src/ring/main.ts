@@ -8,6 +8,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeTable } from '../measure.js';
 import { type BenchRingNode, MAX_NODES, nodeIp, RingCerts, type Security } from './grpc-ring.js';
 import { measureHostAdd } from './host-add.js';
 import { measureJoinGrpc } from './join.js';
@@ -174,18 +175,7 @@ function printTable(rows: readonly Row[], write: (l: string) => void): void {
     target: 'target',
     verdict: '',
   };
-  const all = [head, ...rows];
-  const keys = Object.keys(head) as (keyof Row)[];
-  const width = keys.map((k) => Math.max(...all.map((r) => r[k].length)));
-  const line = (r: Row) =>
-    keys
-      .map((k, i) => (i === 0 ? r[k].padEnd(width[i] ?? 0) : r[k].padStart(width[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  write('');
-  write(line(head));
-  write(keys.map((_, i) => '-'.repeat(width[i] ?? 0)).join('  '));
-  for (const r of rows) write(line(r));
+  writeTable(head, rows, write);
 }
 
 export type { BenchRingNode };

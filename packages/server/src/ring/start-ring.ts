@@ -8,17 +8,20 @@ import type { UsherLogger } from '../log/logger.js';
 import { dnsResolve } from '../net/dns.js';
 import { nodeId, parseDirectorServers } from './director-servers.js';
 
+/** What starting this node's ring (or its ring of one) needs. */
+export interface RingStartOptions {
+  readonly config: UsherConfig;
+  readonly hosts: HostTable;
+  readonly hasher: UserHasher;
+  readonly registry: SessionRegistry;
+  readonly log: UsherLogger;
+}
+
 /**
  * Join the ring described by director_servers: this node's id is director_ring_address:port and
  * must be listed; peers authenticate with the cluster CA unless the ring is explicitly insecure.
  */
-export async function startRing(opts: {
-  config: UsherConfig;
-  hosts: HostTable;
-  hasher: UserHasher;
-  registry: SessionRegistry;
-  log: UsherLogger;
-}): Promise<RingNode> {
+export async function startRing(opts: RingStartOptions): Promise<RingNode> {
   const { config, log } = opts;
   const r = config.ring;
   if (!r.address) {
@@ -84,13 +87,7 @@ export async function startRing(opts: {
  * A node without director_servers (like a Director with an empty director_servers): a ring of one,
  * so admin operations, moves and kicks behave exactly as in a ring; its network reaches no one.
  */
-export async function startStandalone(opts: {
-  config: UsherConfig;
-  hosts: HostTable;
-  hasher: UserHasher;
-  registry: SessionRegistry;
-  log: UsherLogger;
-}): Promise<RingNode> {
+export async function startStandalone(opts: RingStartOptions): Promise<RingNode> {
   const self = STANDALONE_SELF;
   const scheduler = new RealScheduler();
   const node = new RingNode({
